@@ -1,0 +1,180 @@
+"""The thin layer between a Hydra config and the array core.
+
+``estimate.py`` reads top to bottom as: load the panel → build the design → fit →
+inverted-U test → write outputs. Each step is one function here; the numerics live in
+:mod:`models`, the data checks in :mod:`tradeq.panel`, the files in :mod:`tradeq.report`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from models.fe_result import FEFit
+from models.fixed_effects import fit_fe
+from models.singletons import drop_singletons
+from models.utest import UTestResult, from_fit as utest_from_fit
+from tradeq.design import Design
+from tradeq.formula import design_from_formula, required_columns
+from tradeq.panel import DataError, Panel, load_file_panel, validate_panel
+
+log = logging.getLogger("tradeq")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work with this model or data; the message names the setting."""
+
+
+def load_panel(data_cfg: DictConfig, seed: int) -> Panel:
+    """``data.source=synthetic_firms`` simulates (seeded); ``data.source=file`` reads ``data.path``."""
+    source = str(getattr(data_cfg.source, "value", data_cfg.source))
+    if source == "file":
+        if not data_cfg.path:
+            raise ConfigError("data=file needs data.path=<your .csv/.parquet/.dta>")
+        return load_file_panel(data_cfg.path, dict(data_cfg.rename), data_cfg.id, data_cfg.time)
+    from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel
+
+    params = FirmPanelParams.from_dict(OmegaConf.to_container(data_cfg.dgp, resolve=True))
+    frame, truth = simulate_firm_panel(
+        params, n_firms=int(data_cfg.n_firms), n_years=int(data_cfg.n_years), seed=int(seed),
+        n_obs=None if data_cfg.n_obs is None else int(data_cfg.n_obs),
+    )
+    return Panel(frame=frame, source="synthetic_firms (simulated)", id="firm", time="year", truth=truth)
+
+
+def cluster_columns(model_cfg: DictConfig, fe_names: list[str]) -> list[str]:
+    """The cluster columns the vcov needs; ``vcov=cluster`` without a column uses the first FE (as fixest)."""
+    vcov = str(getattr(model_cfg.vcov, "value", model_cfg.vcov))
+    raw = model_cfg.cluster
+    cols = [] if raw is None else ([str(raw)] if isinstance(raw, str) else [str(c) for c in raw])
+    if vcov == "cluster":
+        if not cols:
+            if not fe_names:
+                raise ConfigError("model.vcov=cluster needs model.cluster=<column> when the formula has no fixed effects")
+            cols = [fe_names[0]]
+        if len(cols) != 1:
+            raise ConfigError(f"model.vcov=cluster takes one column, got model.cluster={cols}; use model.vcov=twoway for two")
+    elif vcov == "twoway":
+        if len(cols) != 2:
+            raise ConfigError(f"model.vcov=twoway needs two columns, e.g. model.cluster=[firm,year]; got {cols}")
+    elif cols:
+        log.info("model.cluster=%s is ignored with model.vcov=%s", cols, vcov)
+        cols = []
+    return cols
+
+
+def build_design(panel: Panel, model_cfg: DictConfig) -> Design:
+    """Validate the columns the formula needs, then turn the frame into arrays."""
+    formula = str(model_cfg.formula)
+    outcome, rhs_vars, fe_vars = required_columns(formula)
+    clusters = cluster_columns(model_cfg, fe_vars)
+    validate_panel(panel, numeric=[outcome, *rhs_vars], categorical=[*fe_vars, *clusters])
+    return design_from_formula(panel.frame, formula, cluster=clusters or None)
+
+
+def fit_model(design: Design, model_cfg: DictConfig) -> FEFit:
+    vcov = str(getattr(model_cfg.vcov, "value", model_cfg.vcov))
+    return fit_fe(design, vcov=vcov)
+
+
+@dataclass(frozen=True)
+class CoreRange:
+    """The interval of the inverted-U test and where it came from."""
+
+    lo: float
+    hi: float
+    source: str
+
+
+def core_range(design: Design, var: str, interval: Any = None) -> CoreRange:
+    """Default: min and max of the core variable over the estimation sample (singletons excluded)."""
+    if interval is not None:
+        lo, hi = (float(v) for v in interval)
+        if not lo < hi:
+            raise ConfigError(f"model.utest_interval must be [low, high] with low < high, got {list(interval)}")
+        return CoreRange(lo, hi, "model.utest_interval")
+    if var not in design.x_names:
+        raise ConfigError(f"model.utest={var!r} is not a regressor of the formula; regressors are {list(design.x_names)}")
+    keep = drop_singletons(design.fe) if design.fe.shape[1] else np.ones(design.n, bool)
+    x = design.X[keep, design.x_names.index(var)]
+    return CoreRange(float(x.min()), float(x.max()), f"min and max of {var} in the estimation sample")
+
+
+def inverted_u_test(fit: FEFit, design: Design, model_cfg: DictConfig) -> tuple[UTestResult, CoreRange] | None:
+    """Lind–Mehlum test when ``model.utest`` names a variable with a squared term in the fit."""
+    var = model_cfg.utest
+    if not var:
+        return None
+    rng = core_range(design, str(var), model_cfg.utest_interval)
+    return utest_from_fit(fit, str(var), rng.lo, rng.hi, level=float(model_cfg.level)), rng
+
+
+def tidy_estimates(fit: FEFit, model_name: str, level: float, truth: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per term: the columns promised in ``estimates.csv``."""
+    ci = fit.conf_int(level)
+    frame = pd.DataFrame({
+        "model": model_name,
+        "term": list(fit.x_names),
+        "estimate": fit.coef,
+        "std_error": fit.se,
+        "statistic": fit.tstat,
+        "p_value": fit.pvalue,
+        "conf_low": ci[:, 0],
+        "conf_high": ci[:, 1],
+        "n_obs": fit.n_obs,
+        "n_clusters": ";".join(map(str, fit.n_clusters)) if fit.n_clusters else "",
+        "vcov": fit.vcov_type,
+        "method": fit.method,
+    })
+    if truth is not None:
+        frame["truth"] = [truth.get(t, np.nan) for t in fit.x_names]
+    return frame
+
+
+def truth_by_term(truth: Any) -> dict[str, float] | None:
+    """Map a simulator's truth onto formula term names (``Market``, ``I(Market ** 2)``, controls)."""
+    if truth is None:
+        return None
+    return {str(k): float(v) for k, v in truth.by_term().items()}
+
+
+def describe_utest(result: UTestResult, rng: CoreRange) -> str:
+    d = result.to_dict()
+    fl = d["fieller"]
+    return "\n".join([
+        f"Inverted-U test (Lind–Mehlum) on [{rng.lo:.4g}, {rng.hi:.4g}] ({rng.source}):",
+        f"  slope at low end  {d['slope_lo']:.4g} (t = {d['t_lo']:.3f}, p = {d['p_lo']:.3g})",
+        f"  slope at high end {d['slope_hi']:.4g} (t = {d['t_hi']:.3f}, p = {d['p_hi']:.3g})",
+        f"  overall t = {d['t']:.3f}, p = {d['p']:.3g} → {d['verdict']}",
+        f"  turning point {d['turning_point']:.4g} (delta-method SE {d['turning_point_se']:.3g}); "
+        f"{int(round(100 * d['level']))}% Fieller interval [{fl['lo']}, {fl['hi']}] ({fl['kind']})",
+    ])
+
+
+def run_record(cfg: DictConfig, panel: Panel, fit: FEFit, timings: dict, versions: dict, git: dict) -> dict:
+    """Everything needed to reproduce the run and audit what the estimator did to the sample."""
+    return {
+        "seed": int(cfg.seed),
+        "model": str(cfg.model.name),
+        "formula": str(cfg.model.formula),
+        "data": {"source": panel.source, **panel.fingerprint()},
+        "sample": {
+            "n_obs": fit.n_obs,
+            "n_missing_dropped": fit.n_missing,
+            "n_singletons_dropped": fit.n_singletons,
+            "dropped_collinear": list(fit.dropped_collinear),
+            "fe": dict(zip(fit.fe_names, fit.fe_levels)),
+            "clusters": dict(zip(fit.cluster_names, fit.n_clusters)),
+            "iterations": fit.iterations,
+            "converged": fit.converged,
+        },
+        "timings_s": dict(timings),
+        "versions": versions,
+        "git": git,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
