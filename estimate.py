@@ -10,6 +10,7 @@ Pipeline: config → panel → design (arrays) → FE fit → inverted-U test �
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -17,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 import tradeq  # noqa: F401  (float64 JAX before any array)
+from tradeq.cli import quote_formula_overrides
 from tradeq.config import register_configs
 from tradeq import pipeline
 from tradeq.report.outputs import utest_rows, write_run, write_tables
@@ -63,4 +65,5 @@ def run(cfg: DictConfig, run_dir: Path) -> None:
 
 
 if __name__ == "__main__":
+    sys.argv = quote_formula_overrides(sys.argv)
     main()

@@ -7,11 +7,29 @@ Hydra's own error naming the key, before any data is read.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+
+from tradeq.dgp.firm_panel import FirmPanelParams
+
+
+def config_schema(cls: type, name: str) -> type:
+    """A mutable dataclass with ``cls``'s fields, types and defaults: ``cls`` itself may be frozen
+    (OmegaConf makes frozen dataclasses read-only, so they cannot take overrides)."""
+    hints = typing.get_type_hints(cls)
+    specs = []
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        specs.append((f.name, hints[f.name], field(default=default)))
+    return dataclasses.make_dataclass(name, specs)
+
+
+FirmPanelConfig = config_schema(FirmPanelParams, "FirmPanelConfig")
 
 
 class DataSource(str, Enum):
@@ -52,21 +70,21 @@ class DataConfig:
     """Where the panel comes from.
 
     ``source=synthetic_firms`` simulates the SPEC 1a firm panel with known truth; ``dgp``
-    overrides the simulator's parameters (``tradeq.dgp.firm_panel.FirmPanelParams``
-    field names; unknown names are rejected). ``source=file`` reads ``path`` (.csv,
+    holds the simulator's parameters, typed by :class:`tradeq.dgp.firm_panel.FirmPanelParams`
+    itself (``data.dgp.error=ar1``; a misspelt name is rejected). ``source=file`` reads ``path`` (.csv,
     .parquet, .dta) and renames columns with ``rename`` (file name → name used in the
     model), then checks that ``id``/``time`` identify rows uniquely.
     """
 
     source: DataSource = DataSource.synthetic_firms
     path: Optional[str] = None
-    rename: dict[str, str] = field(default_factory=dict)
+    rename: Any = None  # {file_name: model_name}; None (not {}) so a whole mapping can be passed on the command line
     id: str = "firm"
     time: str = "year"
     n_firms: int = 120_000
     n_years: int = 10
     n_obs: Optional[int] = 594_596
-    dgp: dict[str, Any] = field(default_factory=dict)
+    dgp: Any = field(default_factory=FirmPanelConfig)
 
 
 @dataclass
@@ -131,7 +149,23 @@ class EstimateConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
+class PanelFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+    dta = "dta"
+
+
+@dataclass
+class SimulateConfig:
+    """``python simulate.py``: write one synthetic panel (``format``) and its truth."""
+
+    seed: int = 20240601
+    data: DataConfig = field(default_factory=DataConfig)
+    format: PanelFormat = PanelFormat.parquet
+
+
 def register_configs() -> None:
-    """Register the schemas; ``conf/estimate.yaml`` lists ``estimate_schema`` first in its defaults."""
+    """Register the schemas; each primary config lists its schema first in its defaults."""
     cs = ConfigStore.instance()
     cs.store(name="estimate_schema", node=EstimateConfig)
+    cs.store(name="simulate_schema", node=SimulateConfig)

@@ -104,12 +104,12 @@ def validate_panel(
             f"{where}: missing column(s) {missing} needed by the model; available columns: {list(frame.columns)}"
             " (map the file's names with data.rename={file_name: model_name}, or set data.id / data.time)"
         )
+    if frame.shape[0] == 0:
+        raise DataError(f"{where}: the sample is empty (0 rows)")
     wrong = [c for c in numeric if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
     if wrong:
         kinds = {c: str(frame[c].dtype) for c in wrong}
         raise DataError(f"{where}: column(s) {wrong} must be numeric but have dtype {kinds}")
-    if frame.shape[0] == 0:
-        raise DataError(f"{where}: the sample is empty (0 rows)")
     dup = frame.duplicated([panel.id, panel.time], keep=False)
     if dup.any():
         example = frame.loc[dup, [panel.id, panel.time]].head(3).to_dict("records")

@@ -7,6 +7,7 @@ inverted-U test → write outputs. Each step is one function here; the numerics 
 
 from __future__ import annotations
 
+import ast
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from models.fixed_effects import fit_fe
 from models.singletons import drop_singletons
 from models.utest import UTestResult, from_fit as utest_from_fit
 from tradeq.design import Design
-from tradeq.formula import design_from_formula, required_columns
+from tradeq.formula import design_from_formula, split_formula
 from tradeq.panel import DataError, Panel, load_file_panel, validate_panel
 
 log = logging.getLogger("tradeq")
@@ -36,7 +37,7 @@ def load_panel(data_cfg: DictConfig, seed: int) -> Panel:
     if source == "file":
         if not data_cfg.path:
             raise ConfigError("data=file needs data.path=<your .csv/.parquet/.dta>")
-        return load_file_panel(data_cfg.path, dict(data_cfg.rename), data_cfg.id, data_cfg.time)
+        return load_file_panel(data_cfg.path, dict(data_cfg.rename or {}), data_cfg.id, data_cfg.time)
     from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel
 
     params = FirmPanelParams.from_dict(OmegaConf.to_container(data_cfg.dgp, resolve=True))
@@ -45,6 +46,50 @@ def load_panel(data_cfg: DictConfig, seed: int) -> Panel:
         n_obs=None if data_cfg.n_obs is None else int(data_cfg.n_obs),
     )
     return Panel(frame=frame, source="synthetic_firms (simulated)", id="firm", time="year", truth=truth)
+
+
+def _expr_columns(expr: str) -> tuple[set[str], set[str]]:
+    """(numeric, categorical) variable names in a formula factor.
+
+    Every Name not called as a function is a variable; those inside ``C(...)`` are categorical.
+    """
+    tree = ast.parse(expr, mode="eval")
+    skip = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    skip |= {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    categorical = {
+        m.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "C"
+        for m in ast.walk(n) if isinstance(m, ast.Name) and id(m) not in skip
+    }
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in skip}
+    return names - categorical, categorical
+
+
+def required_columns(formula: str) -> tuple[str, list[str], list[str]]:
+    """(outcome, numeric regressor variables, categorical variables incl. FEs) of a fixest-style formula.
+
+    Parsed from formulaic's factors with the AST rather than ``required_variables``, which
+    drops names that collide with formulaic transforms — the paper's control ``scale`` among them.
+    """
+    from formulaic import Formula
+
+    main, fe_terms = split_formula(formula)
+    parsed = Formula(main)
+    outcome = [str(f.expr) for term in parsed.lhs for f in term.factors]
+    if len(outcome) != 1:
+        raise ConfigError(f"model.formula {formula!r} must have exactly one outcome on the left of '~'")
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for term in parsed.rhs:
+        for factor in term.factors:
+            if str(factor.expr) in ("1", "0"):
+                continue
+            num, cat = _expr_columns(str(factor.expr))
+            numeric += sorted(num - set(numeric))
+            categorical += sorted(cat - set(categorical))
+    categorical += [c.strip() for t in fe_terms for c in t.split("^")]
+    return outcome[0], numeric, list(dict.fromkeys(categorical))
 
 
 def cluster_columns(model_cfg: DictConfig, fe_names: list[str]) -> list[str]:
@@ -71,9 +116,10 @@ def cluster_columns(model_cfg: DictConfig, fe_names: list[str]) -> list[str]:
 def build_design(panel: Panel, model_cfg: DictConfig) -> Design:
     """Validate the columns the formula needs, then turn the frame into arrays."""
     formula = str(model_cfg.formula)
-    outcome, rhs_vars, fe_vars = required_columns(formula)
-    clusters = cluster_columns(model_cfg, fe_vars)
-    validate_panel(panel, numeric=[outcome, *rhs_vars], categorical=[*fe_vars, *clusters])
+    outcome, numeric, categorical = required_columns(formula)
+    _, fe_terms = split_formula(formula)
+    clusters = cluster_columns(model_cfg, fe_terms)
+    validate_panel(panel, numeric=[outcome, *numeric], categorical=[*categorical, *clusters])
     return design_from_formula(panel.frame, formula, cluster=clusters or None)
 
 
@@ -140,19 +186,21 @@ def truth_by_term(truth: Any) -> dict[str, float] | None:
     """Map a simulator's truth onto formula term names (``Market``, ``I(Market ** 2)``, controls)."""
     if truth is None:
         return None
-    return {str(k): float(v) for k, v in truth.by_term().items()}
+    return {"Market": float(truth.b1), "I(Market ** 2)": float(truth.b2),
+            **{str(k): float(v) for k, v in truth.controls.items()}}
 
 
 def describe_utest(result: UTestResult, rng: CoreRange) -> str:
     d = result.to_dict()
     fl = d["fieller"]
+    bound = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731  ("inf" strings)
     return "\n".join([
         f"Inverted-U test (Lind–Mehlum) on [{rng.lo:.4g}, {rng.hi:.4g}] ({rng.source}):",
         f"  slope at low end  {d['slope_lo']:.4g} (t = {d['t_lo']:.3f}, p = {d['p_lo']:.3g})",
         f"  slope at high end {d['slope_hi']:.4g} (t = {d['t_hi']:.3f}, p = {d['p_hi']:.3g})",
         f"  overall t = {d['t']:.3f}, p = {d['p']:.3g} → {d['verdict']}",
         f"  turning point {d['turning_point']:.4g} (delta-method SE {d['turning_point_se']:.3g}); "
-        f"{int(round(100 * d['level']))}% Fieller interval [{fl['lo']}, {fl['hi']}] ({fl['kind']})",
+        f"{int(round(100 * d['level']))}% Fieller interval [{bound(fl['lo'])}, {bound(fl['hi'])}] ({fl['kind']})",
     ])
 
 
