@@ -4,9 +4,8 @@ Compares ``models.fixed_effects`` (array core ``fit_fe`` and end-to-end ``feols`
 pyfixest 0.60 on every demeaner backend that runs here, on the same data in the same run,
 and checks the estimates agree. Run: ``python benchmarks/fe.py [--quick]``.
 
-The panel generator :func:`make_panel` is a self-contained stand-in for the project's
-calibrated DGP (``tradeq.dgp.firm_panel``); swap it by passing any DataFrame with the same
-columns to :func:`run`.
+The panel is the project's calibrated DGP (``tradeq.dgp.firm_panel``) at the paper's size;
+pass any DataFrame with the same columns to :func:`run` to benchmark other data.
 
 Peak memory: JAX allocates its buffers outside Python's allocator, so ``tracemalloc``
 does not see them. Each measurement runs in a fresh subprocess that reports
@@ -38,57 +37,17 @@ FORMULA = "quality ~ Market + I(Market**2) + scale + age + roa + rdebt + fic | f
 
 
 def make_panel(n_rows: int = N_ROWS, n_firms: int = N_FIRMS, seed: int = 20240601) -> pd.DataFrame:
-    """Unbalanced firm-year panel with ``n_rows`` rows (seeded, numpy only).
+    """The project's paper-calibrated synthetic firm panel (``tradeq.dgp.firm_panel``).
 
-    Each firm is active for a contiguous spell of 1-10 years (firms with one year are
-    singletons, ~2% of rows); firms sit in 30 provinces whose market index varies over
-    time. Regressors mimic the paper's Table 2 scales; quality is an inverted U
-    in Market plus firm and year effects and noise.
+    ``n_rows`` firm-years over ``n_firms`` firms and 10 years (unbalanced, contiguous spells;
+    firms seen once are singletons), seeded; columns firm, year, quality, Market and the
+    controls, as in SPEC 1a.
     """
-    rng = np.random.default_rng(seed)
-    T = len(YEARS)
-    # spell lengths 1 + Binomial(T - 1, p) with the mean that gives n_rows, then nudged
-    # up or down one year at a time (within 1..T) until they add up exactly
-    p = (n_rows / n_firms - 1) / (T - 1)
-    spell = 1 + rng.binomial(T - 1, p, n_firms)
-    while (d := n_rows - int(spell.sum())) != 0:
-        cand = np.flatnonzero(spell < T) if d > 0 else np.flatnonzero(spell > 1)
-        pick = rng.choice(cand, min(abs(d), cand.size), replace=False)
-        spell[pick] += np.sign(d)
-    start = rng.integers(0, T - spell + 1)
-    firm = np.repeat(np.arange(n_firms), spell)
-    offset = np.arange(firm.size) - np.repeat(np.cumsum(spell) - spell, spell)
-    year_idx = np.repeat(start, spell) + offset
-    province = rng.integers(0, 30, n_firms)[firm]
-    market = 4.2 + 0.25 * rng.standard_normal((30, 1)) + 0.03 * np.arange(T)[None, :]
-    market = market + 0.08 * rng.standard_normal((30, T))
-    Market = market[province, year_idx]
-    a_i = rng.standard_normal(n_firms)[firm]
-    n = firm.size
-    scale = 10.7 + 1.2 * a_i + 0.3 * rng.standard_normal(n)
-    age = np.log1p(np.clip(rng.gamma(4.0, 2.5, n_firms)[firm] + offset, 0, None))
-    roa = 0.08 + 0.15 * rng.standard_normal(n)
-    rdebt = np.clip(0.55 + 0.25 * rng.standard_normal(n), 0.02, 1.37)
-    fic = np.abs(-0.737 * scale + 0.043 * scale**2 - 0.040 * age) / 10
-    y_t = 0.01 * rng.standard_normal(T)[year_idx]
-    quality = (
-        0.0534 * Market - 0.0066 * Market**2 + 0.0169 * scale + 0.0039 * age + 0.0211 * roa
-        + 0.0008 * rdebt + 0.0202 * fic + 0.08 * a_i + y_t + 0.09 * rng.standard_normal(n)
-    )
-    return pd.DataFrame(
-        {
-            "firm": firm.astype(np.int64) * 7 + 1000,  # ids need not be 0..G-1
-            "year": YEARS[year_idx].astype(np.int64),
-            "province": province,
-            "quality": quality,
-            "Market": Market,
-            "scale": scale,
-            "age": age,
-            "roa": roa,
-            "rdebt": rdebt,
-            "fic": fic,
-        }
-    )
+    import tradeq  # noqa: F401  (float64 JAX)
+    from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel
+
+    frame, _ = simulate_firm_panel(FirmPanelParams(), n_firms=n_firms, n_years=len(YEARS), seed=seed, n_obs=n_rows)
+    return frame
 
 
 def _median_time(fn, reps: int, slow_s: float = float("inf")) -> tuple[float, object, int, float, float]:
