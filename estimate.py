@@ -5,6 +5,12 @@
     python estimate.py -m model=inverted_u model.vcov=hc1,cluster   # a sweep, tables combined
 
 Pipeline: config → panel → design (arrays) → FE fit → inverted-U test → files in the run folder.
+
+Other analyses (``model.kind``: baseline, lags, mediation, heterogeneity) run through
+:mod:`tradeq.analyses`; the paper's tables are experiments:
+
+    python estimate.py +experiment=table6                # Table 6 layout on a synthetic panel with its truth
+    python estimate.py model=mediation data=file data.path=f.csv model.outcome=y model.treatment=x model.mediator=m
 """
 
 from __future__ import annotations
@@ -39,9 +45,23 @@ def main(cfg: DictConfig) -> None:
 
 
 def run(cfg: DictConfig, run_dir: Path) -> None:
+    kind = str(getattr(cfg.model.kind, "value", cfg.model.kind))
+    if kind != "fe":  # mediation, heterogeneity, lags, baseline: tradeq/analyses
+        from tradeq.analyses import run_analysis
+
+        run_analysis(cfg, run_dir)
+        return
+    run_fe(cfg, run_dir)
+
+
+def run_fe(cfg: DictConfig, run_dir: Path) -> None:
     timings = Timings()
     with timings("load"):
         panel = pipeline.load_panel(cfg.data, seed=cfg.seed)
+    if str(getattr(cfg.model.tail, "value", cfg.model.tail)) != "none":  # model.tail=winsorize|trim
+        from tradeq.analyses.common import apply_tail
+
+        panel, _ = apply_tail(panel, cfg.model, pipeline.required_columns(str(cfg.model.formula))[0])
     with timings("design"):
         design = pipeline.build_design(panel, cfg.model)
     with timings("fit"):

@@ -87,6 +87,33 @@ class DataConfig:
     dgp: Any = field(default_factory=FirmPanelConfig)
 
 
+class AnalysisKind(str, Enum):
+    """What ``estimate.py`` runs: one formula (fe) or one of the analyses in :mod:`tradeq.analyses`."""
+
+    fe = "fe"
+    baseline = "baseline"
+    lags = "lags"
+    mediation = "mediation"
+    heterogeneity = "heterogeneity"
+
+
+class CIMethod(str, Enum):
+    percentile = "percentile"
+    bca = "bca"
+
+
+class Tail(str, Enum):
+    none = "none"
+    winsorize = "winsorize"
+    trim = "trim"
+
+
+class LagControls(str, Enum):
+    current = "current"
+    lagged = "lagged"
+    both = "both"
+
+
 @dataclass
 class ModelConfig:
     """A fixest-style model: ``formula = "y ~ x1 + I(x1**2) + x2 | fe1 + fe2"``.
@@ -94,6 +121,19 @@ class ModelConfig:
     ``vcov``: iid, hc1, cluster (one column in ``cluster``) or twoway (two columns).
     ``utest``: the core variable whose linear and squared terms the Lind–Mehlum test uses;
     ``utest_interval`` overrides the default interval [min, max] of that variable.
+
+    ``kind`` other than ``fe`` runs an analysis of :mod:`tradeq.analyses`, built from the
+    named variables instead of ``formula``: ``outcome`` on ``treatment`` (and its square when
+    ``quadratic``), ``controls`` and the fixed effects ``fe``; errors cluster by ``cluster``
+    (default: the first FE). ``baseline``: one column per entry of ``control_sets``.
+    ``lags``: ``treatment`` lagged by each of ``lags`` within ``data.id`` (exact years),
+    with current and/or lagged controls (``lag_controls``). ``mediation``: ``mediator`` and
+    the three-equation model, ``treatment`` lagged ``lag`` years, mediator-equation errors
+    clustered by ``mediator_cluster`` (the mediator's level, e.g. province), ``n_boot``
+    cluster-bootstrap resamples with ``ci_method`` intervals. ``heterogeneity``: split by
+    ``split_by`` (levels ``split_levels`` in that order, or a numeric column cut at
+    ``split_cuts``), with the pooled interaction Wald test. ``tail``/``tail_p``: winsorise or
+    trim the outcome at the ``tail_p`` and ``1 − tail_p`` quantiles first.
     """
 
     name: str = "fe"
@@ -104,6 +144,27 @@ class ModelConfig:
     utest_interval: Optional[list[float]] = None
     level: float = 0.95
     groups: list[str] = field(default_factory=lambda: ["region", "ownership"])
+    # --- analyses (kind != fe; see tradeq.analyses) ---
+    kind: AnalysisKind = AnalysisKind.fe
+    title: Optional[str] = None  # table caption
+    outcome: Optional[str] = None
+    treatment: Optional[str] = None
+    quadratic: bool = True
+    controls: list[str] = field(default_factory=list)
+    control_sets: Optional[list[list[str]]] = None
+    fe: list[str] = field(default_factory=lambda: ["firm", "year"])
+    mediator: Optional[str] = None
+    mediator_cluster: Optional[str] = None
+    lag: int = 0
+    lags: list[int] = field(default_factory=lambda: [1, 2, 3])
+    lag_controls: LagControls = LagControls.both
+    n_boot: int = 2000
+    ci_method: CIMethod = CIMethod.bca
+    split_by: Optional[str] = None
+    split_levels: Optional[list[str]] = None
+    split_cuts: Optional[list[float]] = None
+    tail: Tail = Tail.none
+    tail_p: float = 0.05
 
 
 @dataclass
@@ -155,13 +216,18 @@ class PanelFormat(str, Enum):
     dta = "dta"
 
 
+from tradeq.montecarlo.config import StudyConfig  # noqa: E402  (schema of the study group; no JAX)
+
+
 @dataclass
 class SimulateConfig:
-    """``python simulate.py``: write one synthetic panel (``format``) and its truth."""
+    """``python simulate.py``: write one synthetic panel (``format``) and its truth; with
+    ``study=<name>`` run that Monte Carlo study instead (:class:`StudyConfig`)."""
 
     seed: int = 20240601
     data: DataConfig = field(default_factory=DataConfig)
     format: PanelFormat = PanelFormat.parquet
+    study: StudyConfig = field(default_factory=StudyConfig)
 
 
 def register_configs() -> None:

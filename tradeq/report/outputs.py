@@ -28,9 +28,10 @@ def utest_rows(result: UTestResult | None, digits: int = 3) -> dict[str, str]:
     }
 
 
-def write_tables(run_dir: Path, columns: list[TableColumn], paren: str, digits: int, caption: str) -> None:
-    write_text(run_dir / "table.md", to_markdown(columns, paren, digits, caption))
-    write_text(run_dir / "table.tex", to_latex(columns, paren, digits, caption))
+def write_tables(run_dir: Path, columns: list[TableColumn], paren: str, digits: int, caption: str,
+                 notes: tuple[str, ...] | list[str] = ()) -> None:
+    write_text(run_dir / "table.md", to_markdown(columns, paren, digits, caption, notes))
+    write_text(run_dir / "table.tex", to_latex(columns, paren, digits, caption, notes))
 
 
 def write_run(
