@@ -1,12 +1,21 @@
-"""Simulate synthetic firm panels with known truth.
+"""Simulate synthetic firm panels with known truth, or run a Monte Carlo study.
 
     python simulate.py                                   # the paper-size panel (594,596 rows)
     python simulate.py data.n_firms=2000 data.n_obs=null data.dgp.error=ar1 format=csv
+    python simulate.py study=fe_coverage study.reps=1000 seed=1      # a validation study
+    python simulate.py -m study=fe_coverage study.grid.error=iid,ar1 hydra/launcher=joblib
 
-Writes ``panel.<format>`` (firm, year, province, region, ownership, quality, Market,
-controls, …), ``truth.json`` (the coefficients the panel was generated with), ``run.json``
-and ``config.yaml`` into the run folder. Feed the panel back with
-``python estimate.py data=file data.path=<run folder>/panel.parquet``.
+Without a study (``study=none``, the default) writes ``panel.<format>`` (firm, year,
+province, region, ownership, quality, Market, controls, …), ``truth.json`` (the
+coefficients the panel was generated with), ``run.json`` and ``config.yaml`` into the run
+folder; feed the panel back with ``python estimate.py data=file
+data.path=<run folder>/panel.parquet``.
+
+With ``study=<name>`` (``conf/study/<name>.yaml``) writes ``study.nc`` (metrics with
+Monte Carlo SEs per setting × estimator × parameter, and every replication's estimates),
+``summary.md``, the study's PNG plots, ``run.json`` and ``config.yaml``. Each setting's
+results are also kept in ``study.results_dir`` (shared by runs and sweep jobs), so a re-run
+of an interrupted run or sweep computes only the settings still missing.
 """
 
 from __future__ import annotations
@@ -44,9 +53,37 @@ def write_panel(path: Path, frame, fmt: str) -> Path:
     return write_with(path, writers[fmt])
 
 
+def run_study(cfg: DictConfig, run_dir: Path) -> None:
+    """``study=<name>``: the Monte Carlo study into ``run_dir`` (see the module docstring)."""
+    from hydra.utils import get_original_cwd
+
+    from tradeq.montecarlo.estimators import ConfigError
+    from tradeq.montecarlo.run import DEFAULT_RESULTS_DIR, run_into
+
+    study_cfg = OmegaConf.to_container(cfg.study, resolve=True)
+    results = Path(study_cfg.get("results_dir") or DEFAULT_RESULTS_DIR)
+    if not results.is_absolute():
+        results = Path(get_original_cwd()) / results
+    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    try:
+        record = run_into(study_cfg, int(cfg.seed), run_dir, results_dir=results)
+    except ConfigError as err:  # a setting that cannot work: say which, without a traceback
+        raise SystemExit(f"error: {err}") from None
+    write_json(run_dir / "run.json", {
+        "seed": int(cfg.seed), **record, "versions": package_versions(), "git": git_commit(),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    })
+    print((run_dir / "summary.md").read_text())
+    print(f"study {record['study']}: {record['n_settings']} settings ({record['computed']} computed, "
+          f"{record['n_settings'] - record['computed']} loaded from {record['results_dir']}) "
+          f"in {record['timings_s']['study']:.1f} s -> {run_dir}")
+
+
 @hydra.main(version_base=None, config_path="conf", config_name="simulate")
 def main(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    if cfg.study.name != "none":
+        return run_study(cfg, run_dir)
     if str(cfg.data.source.value) != "synthetic_firms":
         raise SystemExit("error: simulate.py generates synthetic data; use data=synthetic_firms")
     timings = Timings()

@@ -1,0 +1,112 @@
+"""Replications depend only on (seed, setting, replication): not on chunking, batch size,
+the other settings or the number of replications; settings resume from their result files."""
+
+import jax
+import numpy as np
+import pytest
+import xarray as xr
+from mc_shared import FE, REPS, SEED, SETTING
+
+from tradeq.dgp.firm_panel import FirmPanelParams
+from tradeq.montecarlo.engine import result_name, run_replications, run_setting, run_study
+from tradeq.montecarlo.studies import Setting, build_study
+
+
+def assert_same(a, b):
+    """Identical trees of arrays (bit for bit)."""
+    la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+        np.testing.assert_array_equal(x, y)
+
+
+def first(out, n):
+    return jax.tree_util.tree_map(lambda a: a[:n], out)
+
+
+@pytest.mark.parametrize("chunk", [1, 5])
+def test_chunk_size_does_not_change_results(fe_batch, chunk):
+    assert_same(run_replications(SETTING, [FE], seed=SEED, reps=REPS, chunk_size=chunk), fe_batch)
+
+
+def test_single_replication_rerun_alone(fe_batch):
+    for r in (0, 6, 11):
+        alone = run_replications(SETTING, [FE], seed=SEED, reps=[r], chunk_size=1)
+        assert_same(alone, jax.tree_util.tree_map(lambda a: a[r:r + 1], fe_batch))
+
+
+def test_vmap_batches_agree_to_rounding(fe_batch):
+    """With batch="vmap" XLA vectorises across the chunk: equal up to the last digits."""
+    for chunk in (5, 12):
+        out = run_replications(SETTING, [FE], seed=SEED, reps=REPS, chunk_size=chunk, batch="vmap")
+        for x, y in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(fe_batch)):
+            np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-15)
+
+
+def test_workers_do_not_change_results(fe_batch):
+    assert_same(run_replications(SETTING, [FE], seed=SEED, reps=REPS, chunk_size=5, workers=3), fe_batch)
+
+
+def test_more_replications_keep_the_first_ones(fe_batch):
+    assert_same(run_replications(SETTING, [FE], seed=SEED, reps=5, chunk_size=5), first(fe_batch, 5))
+
+
+def test_seed_and_setting_change_the_draws(fe_batch):
+    other_seed = run_replications(SETTING, [FE], seed=SEED + 1, reps=5, chunk_size=5)
+    other_setting = run_replications(Setting(params=FirmPanelParams(error="heteroskedastic", sigma_e=0.06),
+                                             n_firms=150, n_years=8), [FE], seed=SEED, reps=5, chunk_size=5)
+    for out in (other_seed, other_setting):
+        assert not np.array_equal(out["est"]["fe"]["coef"], fe_batch["est"]["fe"]["coef"][:5])
+
+
+def test_setting_dataset_layout():
+    ds = run_setting(SETTING, [FE], seed=SEED, reps=REPS, level=0.9, chunk_size=5)
+    assert list(ds.estimator.values) == ["fe/iid", "fe/hc1", "fe/cluster", "fe/twoway"]
+    assert list(ds.parameter.values) == ["b1", "b2"] and list(ds.test.values) == ["utest", "b2=0", "wald"]
+    for v in ("bias", "rmse", "coverage", "ci_length", "rejection_rate"):
+        assert f"{v}_mcse" in ds
+    # point estimates are shared across variances, intervals are not
+    np.testing.assert_array_equal(ds.estimate.sel(estimator="fe/iid"), ds.estimate.sel(estimator="fe/cluster"))
+    assert (ds.truth.sel(parameter="b2") == FirmPanelParams().b2).all()
+    cov = ((ds.conf_low <= ds.truth) & (ds.truth <= ds.conf_high)).mean("rep")
+    np.testing.assert_allclose(ds.coverage, cov)
+    assert ds.bias.sel(estimator="fe/iid", parameter="b1") == pytest.approx(
+        float((ds.estimate - ds.truth).sel(estimator="fe/iid", parameter="b1").mean()))
+
+
+def study_cfg(**kw):
+    cfg = {"name": "t", "reps": 6, "n_years": 8,
+           "grid": {"n_firms": [120], "error": ["iid", "ar1"]},
+           "estimators": {"fe": {"kind": "fe", "vcov": ["iid", "cluster"]}},
+           "valid": {"iid": ["fe/iid", "fe/cluster"], "ar1": ["fe/cluster"]}}
+    cfg.update(kw)
+    return cfg
+
+
+def test_study_resumes_from_result_files(tmp_path):
+    study = build_study(study_cfg())
+    ds1, info1 = run_study(study, 3, tmp_path, chunk_size=3, progress=False)
+    assert [i["cached"] for i in info1] == [False, False]
+    files = sorted(tmp_path.glob("*.nc"))
+    assert len(files) == 2
+    # lose one setting's result, as an interrupted run would
+    gone = tmp_path / result_name(study.settings[1], study.estimators, 3, study.reps, study.level)
+    kept = tmp_path / result_name(study.settings[0], study.estimators, 3, study.reps, study.level)
+    mtime = kept.stat().st_mtime_ns
+    gone.unlink()
+    ds2, info2 = run_study(study, 3, tmp_path, chunk_size=3, progress=False)
+    assert [i["cached"] for i in info2] == [True, False]
+    assert kept.stat().st_mtime_ns == mtime
+    xr.testing.assert_identical(ds1.drop_attrs(), ds2.drop_attrs())
+    assert list(ds2.error.values) == ["iid", "ar1"] and ds2.n_firms.values.tolist() == [120.0, 120.0]
+    assert ds2.assumptions_hold.sel(estimator="fe/iid").values.tolist() == [1, 0]
+    # a different seed or replication count never reuses them
+    _, info3 = run_study(build_study(study_cfg(reps=7)), 3, tmp_path, chunk_size=3, progress=False)
+    assert not any(i["cached"] for i in info3)
+
+
+def test_study_order_does_not_matter(tmp_path):
+    a, _ = run_study(build_study(study_cfg()), 3, tmp_path / "a", chunk_size=3, progress=False)
+    b, _ = run_study(build_study(study_cfg(grid={"n_firms": [120], "error": ["ar1", "iid"]})), 3, tmp_path / "b",
+                     chunk_size=3, progress=False)
+    np.testing.assert_array_equal(a.estimate.isel(setting=0), b.estimate.isel(setting=1))
