@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import hydra
+import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
@@ -27,6 +28,7 @@ import tradeq  # noqa: F401  (float64 JAX before any array)
 from tradeq.cli import quote_formula_overrides
 from tradeq.config import register_configs
 from tradeq import pipeline
+from tradeq.atomic import write_netcdf, write_text
 from tradeq.report.outputs import utest_rows, write_run, write_tables
 from tradeq.report.tables import TableColumn
 from tradeq.runinfo import Timings, git_commit, package_versions
@@ -70,12 +72,26 @@ def run_fe(cfg: DictConfig, run_dir: Path) -> None:
         utest = pipeline.inverted_u_test(fit, design, cfg.model)
     result, rng = utest if utest else (None, None)
 
+    bayes = None
+    if str(getattr(cfg.inference.kind, "value", cfg.inference.kind)) != "fe":  # inference=bayes|both
+        from tradeq.analyses import bayes_inverted_u
+
+        with timings("bayes"):
+            bayes = bayes_inverted_u.run(panel, design, fit, cfg, run_dir)
+    fe_shown = bayes is None or cfg.inference.kind.value == "both"
+
     truth = pipeline.truth_by_term(panel.truth)
     estimates = pipeline.tidy_estimates(fit, cfg.model.name, cfg.model.level, truth)
     column = TableColumn(fit.to_dataset(cfg.model.level), title=fit.y_name, extra=utest_rows(result))
     caption = f"{cfg.model.name}: {cfg.model.formula}"
     write_tables(run_dir, [column], cfg.output.paren.value, cfg.output.digits, caption)
     record = pipeline.run_record(cfg, panel, fit, timings, package_versions(), git_commit())
+    if bayes is not None:
+        estimates = pd.concat([estimates, bayes["tidy"]] if fe_shown else [bayes["tidy"]], ignore_index=True)
+        table = (run_dir / "table.md").read_text() if fe_shown else f"**{caption}**\n"
+        write_text(run_dir / "table.md", table + bayes["markdown"])
+        write_netcdf(run_dir / "posterior.nc", bayes["tree"])
+        record["bayes"] = bayes["record"]
     write_run(run_dir, cfg, estimates, column.estimates, result, rng.source if rng else None, record)
 
     print((run_dir / "table.md").read_text())
