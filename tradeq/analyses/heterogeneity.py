@@ -209,52 +209,31 @@ def _posterior_summary(dt, labels, x: str, controls, level: float) -> dict:
             "model": dt.attrs.get("model")}
 
 
-def _ols_tree(fits: dict[str, Fitted], labels, x: str, chains: int = 1, draws: int = 4000, seed: int = 0) -> xr.DataTree:
-    """Draws from each split-sample fit's normal sampling distribution of (b1, b2) (clustered
-    covariance), shaped like a posterior so ArviZ can put them beside the Bayesian one."""
-    rng = np.random.default_rng(seed)
-    b1 = np.empty((chains, draws, len(labels)))
-    b2 = np.empty_like(b1)
-    for j, g in enumerate(labels):
-        fit = fits[g].fit
-        idx = [fit.index(x), fit.index(square_name(x))]
-        d = rng.multivariate_normal(fit.coef[idx], fit.vcov[np.ix_(idx, idx)], size=(chains, draws))
-        b1[:, :, j], b2[:, :, j] = d[..., 0], d[..., 1]
-    return _tree(b1, b2, labels)
+def _ols_intervals(fits: dict[str, Fitted], labels, x: str, level: float) -> xr.Dataset:
+    """Split-sample estimates of b1, b2 and their clustered ``level`` intervals, dims (group, stat)."""
+    out = {}
+    for var, term in (("b1", x), ("b2", square_name(x))):
+        rows = []
+        for g in labels:
+            fit = fits[g].fit
+            i = fit.index(term)
+            lo, hi = fit.conf_int(level)[i]
+            rows.append([fit.coef[i], lo, hi])
+        out[var] = (("group", "stat"), np.array(rows))
+    return xr.Dataset(out, coords={"group": list(labels), "stat": ["estimate", "lower", "upper"]})
 
 
-def _tree(b1: np.ndarray, b2: np.ndarray, labels) -> xr.DataTree:
-    c, d, _ = b1.shape
-    ds = xr.Dataset({"b1": (("chain", "draw", "group"), b1), "b2": (("chain", "draw", "group"), b2)},
-                    coords={"chain": np.arange(c), "draw": np.arange(d), "group": list(labels)})
-    return xr.DataTree.from_dict({"posterior": ds})
+def _truth_points(truth_groups: dict, labels) -> xr.Dataset:
+    """The truth as points (lower = upper = estimate) for the forest plot."""
+    out = {v: (("group", "stat"), np.array([[truth_groups[g][v]] * 3 for g in labels])) for v in ("b1", "b2")}
+    return xr.Dataset(out, coords={"group": list(labels), "stat": ["estimate", "lower", "upper"]})
 
 
-def _truth_tree(truth_groups: dict, labels, chains: int, draws: int) -> xr.DataTree:
-    """The truth as a constant 'posterior' (a point in the forest plot)."""
-    b1 = np.broadcast_to(np.array([truth_groups[g]["b1"] for g in labels]), (chains, draws, len(labels)))
-    b2 = np.broadcast_to(np.array([truth_groups[g]["b2"] for g in labels]), (chains, draws, len(labels)))
-    return _tree(np.array(b1), np.array(b2), labels)
+def forest_plot(path, models: dict, trunks: dict, var: str, title: str) -> None:
+    """Forest plot of ``var`` by group from precomputed intervals, one colour per estimator (PNG)."""
+    from tradeq.report.bayes_plots import plot_interval_forest
 
-
-def forest_plot(path, trees: dict, var: str, title: str) -> None:
-    """ArviZ forest plot of ``var`` by group, one colour per estimator (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import arviz as az
-    import matplotlib.pyplot as plt
-
-    with warnings.catch_warnings():  # arviz-plots aligns the trees' differing draw counts (xarray FutureWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        pc = az.plot_forest(trees, var_names=[var], combined=True, backend="matplotlib",
-                            point_estimate="mean", ci_kind="eti", ci_probs=(0.5, 0.95))
-    pc.add_legend("model")
-    fig = pc.viz["figure"]
-    fig = fig.item() if hasattr(fig, "item") else fig
-    fig.suptitle(title)
-    fig.savefig(str(path), format="png", dpi=120, bbox_inches="tight")  # path may be a temporary name
-    plt.close(fig)
+    plot_interval_forest(models, var, path, title, trunks=trunks)
 
 
 def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
@@ -361,20 +340,19 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
 
     plots = {}
     if bool(cfg.output.plots) and mc.quadratic:
-        # every estimator with the same (chain, draw) shape: ArviZ stacks them along "model"
-        chains, draws = (1, 4000)
-        if posterior is not None:
-            post = posterior["posterior"].to_dataset()
-            chains, draws = post.sizes["chain"], post.sizes["draw"]
-        trees = {"FE split samples": _ols_tree(fits, labels, x, chains, draws, seed=int(cfg.seed))}
-        if posterior is not None:
-            trees["Hierarchical Bayes"] = _tree(post["b1"].sel(group=labels).values, post["b2"].sel(group=labels).values, labels) \
-                if set(labels) <= set(map(str, post["group"].values)) else None
-            trees = {k: v for k, v in trees.items() if v is not None}
+        models = {"FE split samples": _ols_intervals(fits, labels, x, level)}
+        trunks = {}
+        if posterior is not None and set(labels) <= set(map(str, posterior["posterior"]["group"].values)):
+            from tradeq.report.bayes_plots import posterior_intervals
+
+            for var in ("b1", "b2"):
+                outer, inner = posterior_intervals(posterior, var, level)
+                models.setdefault("Hierarchical Bayes", xr.Dataset())[var] = outer[var]
+                trunks.setdefault("Hierarchical Bayes", xr.Dataset())[var] = inner[var]
         if truth_groups is not None:
-            trees["Truth"] = _truth_tree(truth_groups, labels, chains, draws)
+            models["Truth"] = _truth_points(truth_groups, labels)
         for var, label in (("b1", x), ("b2", f"{x}²")):
-            plots[f"forest_{var}.png"] = (lambda path, v=var, t=f"{label} by {split.by}": forest_plot(path, trees, v, t))
+            plots[f"forest_{var}.png"] = (lambda path, v=var, t=f"{label} by {split.by}": forest_plot(path, models, trunks, v, t))
 
     caption = mc.title or f"Heterogeneity by {split.by}: {y} on {x}"
     lines = [f"{lab}: b1 = {summary['split'][lab]['b1']:.4g}, N = {summary['split'][lab]['n_obs']:,}"
