@@ -204,6 +204,22 @@ def describe_utest(result: UTestResult, rng: CoreRange) -> str:
     ])
 
 
+def sample_record(fit: FEFit) -> dict:
+    """What the estimator did to the sample: rows kept and dropped, FE levels, clusters, convergence."""
+    return {
+        "outcome": fit.y_name,
+        "n_obs": fit.n_obs,
+        "n_missing_dropped": fit.n_missing,
+        "n_singletons_dropped": fit.n_singletons,
+        "dropped_collinear": list(fit.dropped_collinear),
+        "fe": dict(zip(fit.fe_names, fit.fe_levels)),
+        "clusters": dict(zip(fit.cluster_names, fit.n_clusters)),
+        "vcov": fit.vcov_type,
+        "iterations": fit.iterations,
+        "converged": fit.converged,
+    }
+
+
 def run_record(cfg: DictConfig, panel: Panel, fit: FEFit, timings: dict, versions: dict, git: dict) -> dict:
     """Everything needed to reproduce the run and audit what the estimator did to the sample."""
     return {
@@ -211,16 +227,7 @@ def run_record(cfg: DictConfig, panel: Panel, fit: FEFit, timings: dict, version
         "model": str(cfg.model.name),
         "formula": str(cfg.model.formula),
         "data": {"source": panel.source, **panel.fingerprint()},
-        "sample": {
-            "n_obs": fit.n_obs,
-            "n_missing_dropped": fit.n_missing,
-            "n_singletons_dropped": fit.n_singletons,
-            "dropped_collinear": list(fit.dropped_collinear),
-            "fe": dict(zip(fit.fe_names, fit.fe_levels)),
-            "clusters": dict(zip(fit.cluster_names, fit.n_clusters)),
-            "iterations": fit.iterations,
-            "converged": fit.converged,
-        },
+        "sample": sample_record(fit),
         "timings_s": dict(timings),
         "versions": versions,
         "git": git,

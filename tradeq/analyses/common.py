@@ -176,17 +176,7 @@ class AnalysisResult:
 
 def fit_record(fit: FEFit) -> dict:
     """What the estimator did to one column's sample (as ``run.json`` records for the fe path)."""
-    return {
-        "outcome": fit.y_name,
-        "n_obs": fit.n_obs,
-        "n_missing_dropped": fit.n_missing,
-        "n_singletons_dropped": fit.n_singletons,
-        "dropped_collinear": list(fit.dropped_collinear),
-        "fe": dict(zip(fit.fe_names, fit.fe_levels)),
-        "clusters": dict(zip(fit.cluster_names, fit.n_clusters)),
-        "vcov": fit.vcov_type,
-        "converged": fit.converged,
-    }
+    return pipeline.sample_record(fit)
 
 
 def as_float_array(frame: pd.DataFrame, col: str) -> np.ndarray:
