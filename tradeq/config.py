@@ -16,6 +16,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 
 from tradeq.dgp.firm_panel import FirmPanelParams
+from tradeq.montecarlo.config import StudyConfig
 
 
 def config_schema(cls: type, name: str) -> type:
@@ -214,9 +215,6 @@ class PanelFormat(str, Enum):
     parquet = "parquet"
     csv = "csv"
     dta = "dta"
-
-
-from tradeq.montecarlo.config import StudyConfig  # noqa: E402  (schema of the study group; no JAX)
 
 
 @dataclass
