@@ -170,11 +170,11 @@ class ModelConfig:
 
 @dataclass
 class PriorConfig:
-    """Scales of the weakly informative priors, in units of the data (see models.bayes.priors)."""
+    """Weakly informative priors scaled to the data (models.bayes.priors.default_priors): each slope's
+    prior sd is ``autoscale · sd(y) / sd(x)``; Student-t degrees of freedom ~ Gamma(nu_shape, nu_rate)."""
 
-    slope_scale: float = 2.5
-    tau_scale: float = 1.0
-    sigma_scale: float = 1.0
+    autoscale: float = 2.5
+    nu_shape: float = 2.0
     nu_rate: float = 0.1
 
 

@@ -17,6 +17,7 @@ appended to ``table.md``, and diagnostics (R-hat, bulk/tail ESS, divergences) fo
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from omegaconf import DictConfig
 
 from models.bayes.diagnostics import check_convergence, convergence, posterior_table
 from models.bayes.fit import fit_bayes
+from models.bayes.priors import PriorScales, default_priors
 from models.fe_result import FEFit
 from tradeq.analyses.common import value
 from tradeq.analyses.groups import Split
@@ -58,11 +60,23 @@ def model_parts(fit: FEFit, core: str) -> tuple[list[str], list[str]]:
     return [t for t in fit.x_names if t not in (core, square)], list(fit.fe_names)
 
 
-def fit_posterior(design: Design, split: Split, core: str, cfg: DictConfig) -> xr.DataTree:
+def priors(design: Design, core: str, controls: list[str], cfg: DictConfig) -> tuple[PriorScales, float]:
+    """Data-scaled priors from ``inference.prior`` and the curve's reference point (mean of the core term)."""
+    x = design.X[:, design.x_names.index(core)]
+    center = float(x.mean())
+    cols = [design.x_names.index(c) for c in controls]
+    p = cfg.inference.prior
+    scales = default_priors(design.y, x, design.X[:, cols], center=center, control_names=tuple(controls),
+                            autoscale=float(p.autoscale))
+    return dataclasses.replace(scales, nu_shape=float(p.nu_shape), nu_rate=float(p.nu_rate)), center
+
+
+def fit_posterior(design: Design, split: Split, core: str, controls: list[str], cfg: DictConfig) -> xr.DataTree:
     inf = cfg.inference
     groups = split.codes[design.row_id]
+    prior, center = priors(design, core, controls, cfg)
     return fit_bayes(
-        design, groups=groups, group_names=list(split.labels), core=core,
+        design, groups=groups, group_names=list(split.labels), core=core, prior=prior, center=center,
         backend=str(value(inf.backend)), hierarchical=bool(inf.hierarchical),
         likelihood=str(value(inf.likelihood)), draws=int(inf.draws), tune=int(inf.tune),
         chains=int(inf.chains), seed=int(cfg.seed), progress=True,
@@ -153,7 +167,7 @@ def run(panel: Panel, design: Design, fit: FEFit, cfg: DictConfig, run_dir: Path
     level = float(cfg.model.level)
     controls, _ = model_parts(fit, core)
     split = group_split(panel.frame, [str(c) for c in cfg.model.groups], panel.source)
-    dt = fit_posterior(design, split, core, cfg)
+    dt = fit_posterior(design, split, core, controls, cfg)
     diag = diagnostics(dt, bool(cfg.inference.fail_on_warning))
     ols = ols_group_intervals(panel, split, fit, core, controls, cfg, level)
     plots = [p.name for p in bayes_plots.save_all(dt, run_dir, ols=ols, prob=level)] if cfg.output.plots else []
