@@ -12,9 +12,11 @@
    the three NumPyro chain methods on the same data.
 3. Row-level PyMC, the same model with the likelihood summed over within-transformed rows
    (PyMC's own NUTS, ``nuts_sampler="pymc"``, and nutpie), on the first 2k, 8k, 32k, ...
-   rows (whole firms), each in a child process with a timeout, while the predicted time of
-   the next size fits in 10 minutes and in the remaining budget. Wall time is the
-   ``pm.sample`` call (compilation included, as for ours).
+   rows (whole firms, stratified by group), each in a child process with a timeout, while
+   the predicted time of the next size fits in 10 minutes and in the sampler's share of the
+   budget (``--budget-s``, split between the two samplers so the whole run stays under
+   ~15 minutes). Both get all cores (PyMC's default would use one on a 2-core machine).
+   Wall time is the ``pm.sample`` call (compilation included, as for ours).
 
 ESS/s = the smallest bulk ESS over all b1_g, b2_g divided by the wall time. The last line
 is ``speedup=<our ESS/s at full size (cold) / row-level PyMC's best ESS/s>``, PyMC's best
@@ -230,7 +232,7 @@ def main() -> None:
                 if res is None:
                     print(f"  pymc[{sampler}] n={rows.size}: did not finish in {min(PER_RUN_LIMIT_S, remaining):.0f}s", flush=True)
                     break
-                res["n"] = rows.size
+                res["n"], res["target"] = rows.size, size
                 print(f"row-level pymc[{sampler}] n={rows.size}: wall={res['wall_s']:.1f}s min bulk ESS={res['ess_min']:.0f} "
                       f"ESS/s={res['ess_per_s']:.2f} divergences={res['divergences']}", flush=True)
                 last = res
@@ -247,7 +249,7 @@ def main() -> None:
     # Context, not the headline: the same comparison at equal size. Ours on PyMC's rows, and
     # PyMC's full-size time extrapolated linearly in n (a lower bound: its cost per row grows
     # with n once the posterior narrows).
-    rows = firm_subset(design, groups, best["n"])
+    rows = firm_subset(design, groups, best["target"])
     sub = Design(y=design.y[rows], X=design.X[rows], x_names=design.x_names, fe=design.fe[rows], fe_names=design.fe_names,
                  cluster=design.cluster[rows], cluster_names=(), row_id=rows)
     same = run_ours(sub, groups[rows], names)
