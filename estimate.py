@@ -26,7 +26,7 @@ from omegaconf import DictConfig
 
 import tradeq  # noqa: F401  (float64 JAX before any array)
 from tradeq.cli import quote_formula_overrides
-from tradeq.config import register_configs
+from tradeq.config import register_configs, value
 from tradeq import pipeline
 from tradeq.atomic import write_netcdf, write_text
 from tradeq.report.outputs import utest_rows, write_run, write_tables
@@ -47,7 +47,7 @@ def main(cfg: DictConfig) -> None:
 
 
 def run(cfg: DictConfig, run_dir: Path) -> None:
-    kind = str(getattr(cfg.model.kind, "value", cfg.model.kind))
+    kind = str(value(cfg.model.kind))
     if kind != "fe":  # mediation, heterogeneity, lags, baseline: tradeq/analyses
         from tradeq.analyses import run_analysis
 
@@ -60,7 +60,7 @@ def run_fe(cfg: DictConfig, run_dir: Path) -> None:
     timings = Timings()
     with timings("load"):
         panel = pipeline.load_panel(cfg.data, seed=cfg.seed)
-    if str(getattr(cfg.model.tail, "value", cfg.model.tail)) != "none":  # model.tail=winsorize|trim
+    if str(value(cfg.model.tail)) != "none":  # model.tail=winsorize|trim
         from tradeq.analyses.common import apply_tail
 
         panel, _ = apply_tail(panel, cfg.model, pipeline.required_columns(str(cfg.model.formula))[0])
@@ -73,12 +73,12 @@ def run_fe(cfg: DictConfig, run_dir: Path) -> None:
     result, rng = utest if utest else (None, None)
 
     bayes = None
-    if str(getattr(cfg.inference.kind, "value", cfg.inference.kind)) != "fe":  # inference=bayes|both
+    if str(value(cfg.inference.kind)) != "fe":  # inference=bayes|both
         from tradeq.analyses import bayes_inverted_u
 
         with timings("bayes"):
             bayes = bayes_inverted_u.run(panel, design, fit, cfg, run_dir)
-    fe_shown = bayes is None or cfg.inference.kind.value == "both"
+    fe_shown = bayes is None or str(value(cfg.inference.kind)) == "both"
 
     truth = pipeline.truth_by_term(panel.truth)
     estimates = pipeline.tidy_estimates(fit, cfg.model.name, cfg.model.level, truth)

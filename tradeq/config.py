@@ -19,6 +19,11 @@ from tradeq.dgp.firm_panel import FirmPanelParams
 from tradeq.montecarlo.config import StudyConfig
 
 
+def value(v: Any) -> Any:
+    """The plain value of a config enum (``Vcov.cluster`` → ``"cluster"``) or the value itself."""
+    return getattr(v, "value", v)
+
+
 def config_schema(cls: type, name: str) -> type:
     """A mutable dataclass with ``cls``'s fields, types and defaults: ``cls`` itself may be frozen
     (OmegaConf makes frozen dataclasses read-only, so they cannot take overrides)."""

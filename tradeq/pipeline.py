@@ -20,6 +20,7 @@ from models.fe_result import FEFit
 from models.fixed_effects import fit_fe
 from models.singletons import drop_singletons
 from models.utest import UTestResult, from_fit as utest_from_fit
+from tradeq.config import value
 from tradeq.design import Design
 from tradeq.formula import design_from_formula, split_formula
 from tradeq.panel import DataError, Panel, load_file_panel, validate_panel
@@ -33,7 +34,7 @@ class ConfigError(ValueError):
 
 def load_panel(data_cfg: DictConfig, seed: int) -> Panel:
     """``data.source=synthetic_firms`` simulates (seeded); ``data.source=file`` reads ``data.path``."""
-    source = str(getattr(data_cfg.source, "value", data_cfg.source))
+    source = str(value(data_cfg.source))
     if source == "file":
         if not data_cfg.path:
             raise ConfigError("data=file needs data.path=<your .csv/.parquet/.dta>")
@@ -94,7 +95,7 @@ def required_columns(formula: str) -> tuple[str, list[str], list[str]]:
 
 def cluster_columns(model_cfg: DictConfig, fe_names: list[str]) -> list[str]:
     """The cluster columns the vcov needs; ``vcov=cluster`` without a column uses the first FE (as fixest)."""
-    vcov = str(getattr(model_cfg.vcov, "value", model_cfg.vcov))
+    vcov = str(value(model_cfg.vcov))
     raw = model_cfg.cluster
     cols = [] if raw is None else ([str(raw)] if isinstance(raw, str) else [str(c) for c in raw])
     if vcov == "cluster":
@@ -124,7 +125,7 @@ def build_design(panel: Panel, model_cfg: DictConfig) -> Design:
 
 
 def fit_model(design: Design, model_cfg: DictConfig) -> FEFit:
-    vcov = str(getattr(model_cfg.vcov, "value", model_cfg.vcov))
+    vcov = str(value(model_cfg.vcov))
     return fit_fe(design, vcov=vcov)
 
 

@@ -12,17 +12,15 @@ from __future__ import annotations
 import pandas as pd
 from omegaconf import DictConfig
 
-from tradeq.analyses.common import AnalysisResult, Spec, fit_spec, resolve_vcov, square, tidy, truth_terms, utest
-from tradeq.panel import DataError, Panel
+from tradeq.analyses.common import require_settings, AnalysisResult, Spec, fit_spec, resolve_vcov, square, tidy, truth_terms, utest
+from tradeq.panel import Panel
 from tradeq.report.outputs import utest_rows
 from tradeq.report.tables import TableColumn, values_column
 
 
 def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
     mc = cfg.model
-    for key in ("outcome", "treatment"):
-        if not mc.get(key):
-            raise DataError(f"model.kind=baseline needs model.{key}=<column>")
+    require_settings(mc, "baseline", ("outcome", "treatment"))
     y, x = str(mc.outcome), str(mc.treatment)
     sets = [list(map(str, s)) for s in mc.control_sets] if mc.control_sets is not None else [list(map(str, mc.controls))]
     fe = [str(f) for f in mc.fe]

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from models.fe_result import FEFit
 from models.utest import UTestResult
 from tradeq import pipeline
+from tradeq.config import value  # noqa: F401  (re-exported for the analyses)
 from tradeq.design import Design
 from tradeq.panel import Panel
 from tradeq.report.tables import TableColumn
@@ -31,9 +32,11 @@ from tradeq.winsorize import trim, winsorize
 log = logging.getLogger("tradeq")
 
 
-def value(v: Any) -> Any:
-    """The plain value of a config enum (``Vcov.cluster`` → ``"cluster"``) or the value itself."""
-    return getattr(v, "value", v)
+def require_settings(model_cfg: DictConfig, kind: str, keys: tuple[str, ...]) -> None:
+    """One clear error for the first ``model.<key>`` an analysis needs but the config leaves empty."""
+    for key in keys:
+        if not model_cfg.get(key):
+            raise DataError(f"model.kind={kind} needs model.{key}=<column>")
 
 
 def square(x: str) -> str:

@@ -46,6 +46,7 @@ from omegaconf import DictConfig
 from scipy import stats
 
 from tradeq.analyses.common import (
+    require_settings,
     AnalysisResult,
     convergence_note,
     Fitted,
@@ -240,9 +241,7 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
     """``model.kind=heterogeneity``: split samples + utest per group, pooled Wald test,
     hierarchical Bayes (``inference.kind=bayes|both``) and the forest plots."""
     mc = cfg.model
-    for key in ("outcome", "treatment", "split_by"):
-        if not mc.get(key):
-            raise DataError(f"model.kind=heterogeneity needs model.{key}=<column>")
+    require_settings(mc, "heterogeneity", ("outcome", "treatment", "split_by"))
     y, x = str(mc.outcome), str(mc.treatment)
     controls = [str(c) for c in mc.controls]
     fe = [str(f) for f in mc.fe]

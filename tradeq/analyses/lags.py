@@ -18,7 +18,7 @@ from __future__ import annotations
 import pandas as pd
 from omegaconf import DictConfig
 
-from tradeq.analyses.common import AnalysisResult, Spec, fit_spec, resolve_vcov, square, tidy, truth_terms, value, with_frame
+from tradeq.analyses.common import require_settings, AnalysisResult, Spec, fit_spec, resolve_vcov, square, tidy, truth_terms, value, with_frame
 from tradeq.lags import add_lags
 from tradeq.panel import DataError, Panel
 from tradeq.report.tables import TableColumn, values_column
@@ -30,9 +30,7 @@ def lag_name(col: str, k: int) -> str:
 
 def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
     mc = cfg.model
-    for key in ("outcome", "treatment"):
-        if not mc.get(key):
-            raise DataError(f"model.kind=lags needs model.{key}=<column>")
+    require_settings(mc, "lags", ("outcome", "treatment"))
     y, x = str(mc.outcome), str(mc.treatment)
     controls = [str(c) for c in mc.controls]
     fe = [str(f) for f in mc.fe]

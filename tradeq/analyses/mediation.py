@@ -52,6 +52,7 @@ from models.mediation import MediationBootstrap, aroian, bootstrap_indirect, goo
 from models.singletons import drop_singletons
 from models.within import within_transform
 from tradeq.analyses.common import (
+    require_settings,
     AnalysisResult,
     convergence_note,
     Fitted,
@@ -280,9 +281,7 @@ def estimate_mediation(
 
 
 def model_from_config(model_cfg: DictConfig) -> MediationModel:
-    for key in ("outcome", "treatment", "mediator"):
-        if not model_cfg.get(key):
-            raise DataError(f"model.kind=mediation needs model.{key}=<column>")
+    require_settings(model_cfg, "mediation", ("outcome", "treatment", "mediator"))
     fe = [str(f) for f in model_cfg.fe]
     vcov, cluster = resolve_vcov(model_cfg, fe)
     med_cluster = (str(model_cfg.mediator_cluster),) if model_cfg.mediator_cluster else ()

@@ -18,6 +18,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from tradeq.atomic import write_csv, write_text
+from tradeq.config import value
 from tradeq.report.tables import TableColumn, to_latex, to_markdown
 
 log = logging.getLogger("tradeq")
@@ -68,7 +69,7 @@ class CombineSweepTables(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        paren = str(getattr(config.output.paren, "value", config.output.paren))
+        paren = str(value(config.output.paren))
         jobs = combine_sweep(sweep_dir, paren, int(config.output.digits))
         if jobs:
             log.info("combined %d jobs into %s", len(jobs), sweep_dir / "table.md")
