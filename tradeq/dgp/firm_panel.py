@@ -442,6 +442,30 @@ def stream_layout(n_firms: int, n_years: int) -> dict[str, tuple[tuple[int, ...]
     }
 
 
+def unused_streams(params: FirmPanelParams) -> tuple[str, ...]:
+    """Slots of :func:`stream_layout` that ``params``' structure never reads (not drawn)."""
+    unused = []
+    if params.error != "province_year":
+        unused.append("province_year_shock")
+    if params.mediator == "none":
+        unused += ["mediator_province", "mediator_firm", "mediator_level"]
+    elif params.mediator == "province":
+        unused.append("mediator_firm")
+    else:
+        unused.append("mediator_province")
+    return tuple(unused)
+
+
+def by_province(values: jax.Array, province: jax.Array) -> jax.Array:
+    """``values[province]`` for province-level ``values`` (P, ...) and firm codes (F,).
+
+    Written as one-hot (F, P) @ values: exact for finite values (one product by 1, the rest
+    by 0) and ~10x faster on CPU than XLA's row gather, which cost a tenth of the simulator.
+    """
+    onehot = jax.nn.one_hot(province, values.shape[0], dtype=values.dtype)
+    return jnp.tensordot(onehot, values, axes=1)
+
+
 def firm_attributes(params: FirmPanelParams, u_province: jax.Array, u_soe: jax.Array,
                     u_intensity: jax.Array) -> dict[str, jax.Array]:
     """Firm attributes from (n_firms,) uniforms: province, region (int32), soe, labour (bool)."""
@@ -622,7 +646,7 @@ def effects(params: FirmPanelParams, z_firm: jax.Array, z_year: jax.Array, marke
     return firm, year
 
 
-def errors(params: FirmPanelParams, z: jax.Array, z_province_year: jax.Array,
+def errors(params: FirmPanelParams, z: jax.Array, z_province_year: jax.Array | None,
            scale: jax.Array, province: jax.Array) -> jax.Array:
     """(n_firms, n_years) errors with the structure ``params.error``.
 
@@ -642,7 +666,7 @@ def errors(params: FirmPanelParams, z: jax.Array, z_province_year: jax.Array,
         return params.sigma_e * jnp.exp(g * z_s - g**2) * z
     if params.error == "ar1":
         return params.sigma_e * z @ ar1_matrix(params.rho, z.shape[1]).T
-    return params.sigma_e * z + params.sigma_py * z_province_year[province]
+    return params.sigma_e * z + params.sigma_py * by_province(z_province_year, province)
 
 
 def group_codes(params: FirmPanelParams, firms: Mapping[str, jax.Array], n_years: int) -> jax.Array:
@@ -666,8 +690,8 @@ def group_codes(params: FirmPanelParams, firms: Mapping[str, jax.Array], n_years
     return jnp.broadcast_to(code[:, None], shape)
 
 
-def mediator(params: FirmPanelParams, z_level: jax.Array, z_province: jax.Array,
-             z_firm: jax.Array, market_lagged: jax.Array, province: jax.Array) -> jax.Array:
+def mediator(params: FirmPanelParams, z_level: jax.Array, z_province: jax.Array | None,
+             z_firm: jax.Array | None, market_lagged: jax.Array, province: jax.Array) -> jax.Array:
     """(n_firms, n_years) mediator (SPEC 1a, Tables 6-7)::
 
         M = med_intercept + med_a Market_lag + med_sd_province m_p + med_sigma nu
@@ -679,9 +703,9 @@ def mediator(params: FirmPanelParams, z_level: jax.Array, z_province: jax.Array,
     province-year (``mediator="province"``, ``z_province`` (P, T)) or per firm-year
     (``"firm"``, ``z_firm`` (F, T)).
     """
-    nu = z_province[province] if params.mediator == "province" else z_firm
+    nu = by_province(z_province, province) if params.mediator == "province" else z_firm
     return (params.med_intercept + params.med_a * market_lagged
-            + params.med_sd_province * z_level[province][:, None] + params.med_sigma * nu)
+            + params.med_sd_province * by_province(z_level, province)[:, None] + params.med_sigma * nu)
 
 
 @partial(jax.jit, static_argnames=("n_firms", "n_years"))
@@ -707,19 +731,20 @@ def simulate_grid(key: jax.Array, params: FirmPanelParams, n_firms: int, n_years
     n_obs <= n_firms * n_years``; not checked here); it is traced, so changing it does not
     recompile, while ``None`` (the natural draw) is a separate compilation.
     """
-    s = draw_streams(derive_key(key, "firm_panel"), stream_layout(n_firms, n_years))
+    s = draw_streams(derive_key(key, "firm_panel"), stream_layout(n_firms, n_years),
+                     skip=unused_streams(params))
     firms = firm_attributes(params, s["province"], s["soe"], s["intensity"])
     present = presence(params, s["spell_centre"], s["spell_length"], n_years, n_obs)
     market_full = market_index(params, s["market_common"], s["market_province"],
                                s["market_within"])
     market_py, market_py_lag = market_full[:, 1:], market_full[:, :-1]
-    market = market_py[firms["province"]]
+    market = by_province(market_py, firms["province"])
 
     founding, age = firm_age(params, s["age"], present)
     x = controls(params, s["controls_firm"], s["controls_within"], market, age, present)
     firm_effect, year_effect = effects(params, s["firm_effect"], s["year_effect"], market,
                                        present)
-    error = errors(params, s["error"], s["province_year_shock"], x["scale"], firms["province"])
+    error = errors(params, s["error"], s.get("province_year_shock"), x["scale"], firms["province"])
 
     group = group_codes(params, firms, n_years)
     if params.group_by is None:
@@ -737,9 +762,9 @@ def simulate_grid(key: jax.Array, params: FirmPanelParams, n_firms: int, n_years
            "firm_effect": firm_effect, "year_effect": year_effect,
            "market_py": market_py, "market_py_lag": market_py_lag}
     if params.mediator != "none":
-        lagged = market_py_lag[firms["province"]]
+        lagged = by_province(market_py_lag, firms["province"])
         driver = lagged if params.mediator_lag == 1 else market
-        m = mediator(params, s["mediator_level"], s["mediator_province"], s["mediator_firm"],
+        m = mediator(params, s["mediator_level"], s.get("mediator_province"), s.get("mediator_firm"),
                      driver, firms["province"])
         # Centring moves only the intercept (absorbed by the effects); it keeps quality's
         # level unchanged when the mediator is switched on.

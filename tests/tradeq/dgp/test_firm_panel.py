@@ -413,8 +413,11 @@ def test_vmap_over_keys_matches_separate_calls():
         single = simulate_grid(keys[i], params, 300, 6, 1000)
         assert set(single) == set(batched)
         for name, value in single.items():
+            # vectorised and scalar code round the single-precision probit differently
+            # (keys.probit): the panels agree to float32 precision, the presence exactly
             np.testing.assert_allclose(np.asarray(batched[name][i]), np.asarray(value),
-                                       rtol=1e-12, atol=1e-12, err_msg=name)
+                                       rtol=1e-6, atol=1e-7, err_msg=name)
+        np.testing.assert_array_equal(batched["present"][i], single["present"])
     assert int(batched["present"][0].sum()) == 1000
 
 

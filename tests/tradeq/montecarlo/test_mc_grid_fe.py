@@ -126,7 +126,10 @@ def test_engine_estimator_matches_fit_fe(fe_batch):
             np.testing.assert_allclose(fe_batch["est"]["fe"]["V"][vcov][r], ref.vcov[:2, :2], rtol=1e-9)
             assert fe_batch["est"]["fe"]["df"][vcov][r] == ref.df_t
         m = frame.Market.to_numpy()[drop_singletons(frame[["firm", "year"]].to_numpy())]
-        assert fe_batch["est"]["fe"]["x_lo"][r] == m.min() and fe_batch["est"]["fe"]["x_hi"][r] == m.max()
+        # a standalone simulate_grid call may round in the last bit differently from the
+        # engine's compiled batch (XLA's choices differ between the two programs)
+        np.testing.assert_allclose([fe_batch["est"]["fe"]["x_lo"][r], fe_batch["est"]["fe"]["x_hi"][r]],
+                                   [m.min(), m.max()], rtol=1e-13)
 
 
 def test_within_grid_is_a_projection(panel):
