@@ -194,6 +194,7 @@ class InferenceConfig:
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
+    collapse: bool = True  # NumPyro, hierarchical, normal: integrate the slopes out (models.bayes.collapsed)
     fail_on_warning: bool = False
     prior: PriorConfig = field(default_factory=PriorConfig)
 

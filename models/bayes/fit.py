@@ -45,6 +45,7 @@ import tradeq  # noqa: F401
 from models.bayes import derived
 from models.bayes.design import GroupDesign, SuffStats, build_group_design, sufficient_stats
 from models.bayes.diagnostics import check_convergence, convergence
+from models.bayes.collapsed import sample_collapsed
 from models.bayes.numpyro_model import make_model, model_data, sample_numpyro
 from models.bayes.priors import PriorScales
 from tradeq.design import Design
@@ -165,9 +166,20 @@ def to_datatree(
     return xr.DataTree.from_dict(groups)
 
 
-def _sample(backend, gd, ss, prior, *, hierarchical, likelihood, draws, tune, chains, seed, target_accept, progress, pymc_sampler, chain_method):
+def collapsible(backend: str, hierarchical: bool, likelihood: str) -> bool:
+    """Whether the slopes can be integrated out (:mod:`models.bayes.collapsed`): NumPyro,
+    hierarchical, Gaussian likelihood."""
+    return backend == "numpyro" and hierarchical and likelihood == "normal"
+
+
+def _sample(backend, gd, ss, prior, *, hierarchical, likelihood, draws, tune, chains, seed, target_accept, progress, pymc_sampler, chain_method, collapse):
     rows = likelihood == "student_t"
     data = model_data(gd, ss, rows=rows)
+    if collapse and collapsible(backend, hierarchical, likelihood):
+        return sample_collapsed(
+            data, prior, gd.n_groups, gd.center, seed=seed, draws=draws, tune=tune, chains=chains,
+            target_accept=target_accept, chain_method_=chain_method, progress=progress,
+        )
     if backend == "numpyro":
         model = make_model(prior, gd.n_groups, center=gd.center, hierarchical=hierarchical, likelihood=likelihood)
         return sample_numpyro(
@@ -208,6 +220,7 @@ def fit_bayes(
     log_likelihood: bool = False,
     pymc_sampler: str = "pymc",
     chain_method: str = "parallel",
+    collapse: bool = True,
     grid_size: int = 50,
     rhat_max: float = 1.01,
     raise_on_fail: bool = False,
@@ -229,7 +242,10 @@ def fit_bayes(
     None (each group's own), ``"pooled"`` or ``(lo, hi)``. ``target_accept`` defaults to 0.9
     (hierarchical) or 0.8 (pooled). ``chain_method`` (NumPyro): "parallel" when the CPU
     devices exist (see :mod:`models.bayes`), else "vectorized"; or "sequential".
-    ``pymc_sampler``: "pymc" or "nutpie". ``log_likelihood``: add pointwise log densities
+    ``pymc_sampler``: "pymc" or "nutpie". ``collapse`` (NumPyro, hierarchical, Gaussian):
+    integrate the group and control slopes out and sample the five hyperparameters, then
+    the slopes exactly given them (:mod:`models.bayes.collapsed`; same posterior, no funnel);
+    ``False`` samples the joint non-centred model. ``log_likelihood``: add pointwise log densities
     (n x draws memory). Convergence problems (R-hat > ``rhat_max``, divergences) raise a
     :class:`~models.bayes.diagnostics.ConvergenceWarning`, or an error when
     ``raise_on_fail``.
@@ -255,7 +271,7 @@ def fit_bayes(
     draws_, stats_, info = _sample(
         backend, gd, ss, prior, hierarchical=hierarchical, likelihood=likelihood, draws=draws, tune=tune,
         chains=chains, seed=seed, target_accept=target_accept, progress=progress, pymc_sampler=pymc_sampler,
-        chain_method=chain_method,
+        chain_method=chain_method, collapse=collapse,
     )
     dt = to_datatree(
         gd, ss, draws_, stats_, likelihood=likelihood, x_range=x_range, grid_size=grid_size,
@@ -272,6 +288,7 @@ def fit_bayes(
             "tune": int(tune),
             "chains": int(chains),
             "target_accept": float(target_accept),
+            "collapsed": int(bool(collapse) and collapsible(backend, hierarchical, likelihood)),
             "likelihood": likelihood,
             "likelihood_path": "rows" if likelihood == "student_t" else "sufficient statistics",
             "core": core,

@@ -79,7 +79,7 @@ def fit_posterior(design: Design, split: Split, core: str, controls: list[str], 
         design, groups=groups, group_names=list(split.labels), core=core, prior=prior, center=center,
         backend=str(value(inf.backend)), hierarchical=bool(inf.hierarchical),
         likelihood=str(value(inf.likelihood)), draws=int(inf.draws), tune=int(inf.tune),
-        chains=int(inf.chains), seed=int(cfg.seed), progress=True,
+        chains=int(inf.chains), collapse=bool(inf.collapse), seed=int(cfg.seed), progress=True,
     )
 
 

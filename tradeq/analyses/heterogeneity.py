@@ -175,7 +175,7 @@ def _bayes(panel: Panel, split: Split, spec: Spec, cfg: DictConfig, level: float
         dt = fit_bayes(
             design, groups=groups, group_names=list(split.labels), core=spec.terms[0],
             backend=str(value(inf.backend)), hierarchical=bool(inf.hierarchical), likelihood=str(value(inf.likelihood)),
-            draws=int(inf.draws), tune=int(inf.tune), chains=int(inf.chains), seed=int(cfg.seed), progress=False,
+            draws=int(inf.draws), tune=int(inf.tune), chains=int(inf.chains), collapse=bool(inf.collapse), seed=int(cfg.seed), progress=False,
         )
     return dt
 
