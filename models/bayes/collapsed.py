@@ -33,6 +33,9 @@ Shapes: Z'Z (k, k), theta_hat (k,); draws (chain, draw, ...).
 
 from __future__ import annotations
 
+import time
+from functools import partial
+
 import tradeq  # noqa: F401  (float64 in JAX before any array exists)
 
 import jax
@@ -131,9 +134,6 @@ def sample_collapsed(data: dict, prior: PriorScales, n_groups: int, center: floa
     b1`` (chain, draw, G) and ``beta`` (chain, draw, p); the sample stats are the
     hyperparameter sampler's (``lp``: log density of the collapsed model).
     """
-    import time
-    from functools import partial
-
     beta_scales = jnp.asarray(prior.beta_array)
     n_controls = int(beta_scales.shape[0])
     cdata = collapsed_data(data, n_groups, n_controls, center)
