@@ -303,6 +303,7 @@ def fit_bayes(
             "within_converged": int(gd.within_converged),
             "prep_s": prep_s,
             "sampling_s": float(info["sampling_s"]),
+            "compile_s": float(info["compile_s"]),
             "sample_dims": ["chain", "draw"],
         }
     )

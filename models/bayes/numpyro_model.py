@@ -63,6 +63,7 @@ from numpyro.infer import MCMC, NUTS
 
 from models.bayes.design import GroupDesign, SuffStats
 from models.bayes.priors import PriorScales
+from tradeq.compile_clock import compile_clock
 
 LOG_2PI = float(np.log(2 * np.pi))
 
@@ -214,12 +215,14 @@ def run_mcmc(mcmc: MCMC, data: dict, seed: int = 0) -> tuple[dict[str, np.ndarra
     """Run a sampler; return (posterior draws, sample stats, info), arrays (chain, draw, ...).
 
     The clock stops only after the draws are on the host (``jax.block_until_ready``), so
-    ``info["sampling_s"]`` is honest about JAX's asynchronous dispatch.
+    ``info["sampling_s"]`` is honest about JAX's asynchronous dispatch; ``info["compile_s"]``
+    is the part of it XLA spent compiling (:func:`tradeq.compile_clock.compile_clock`).
     """
     start = time.perf_counter()
-    mcmc.run(jax.random.PRNGKey(seed), data, extra_fields=EXTRA_FIELDS)
-    samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
-    extra = jax.block_until_ready(mcmc.get_extra_fields(group_by_chain=True))
+    with compile_clock() as clock:
+        mcmc.run(jax.random.PRNGKey(seed), data, extra_fields=EXTRA_FIELDS)
+        samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
+        extra = jax.block_until_ready(mcmc.get_extra_fields(group_by_chain=True))
     elapsed = time.perf_counter() - start
     posterior = {k: np.asarray(v) for k, v in samples.items()}
     stats = {
@@ -230,7 +233,8 @@ def run_mcmc(mcmc: MCMC, data: dict, seed: int = 0) -> tuple[dict[str, np.ndarra
         "lp": -np.asarray(extra["potential_energy"]),
         "step_size": np.asarray(extra["adapt_state.step_size"]),
     }
-    info = {"sampler": "numpyro NUTS", "chain_method": mcmc.chain_method, "sampling_s": elapsed}
+    info = {"sampler": "numpyro NUTS", "chain_method": mcmc.chain_method, "sampling_s": elapsed,
+            "compile_s": clock.seconds}
     return posterior, stats, info
 
 
