@@ -198,14 +198,13 @@ def _marginal_loglik_jvp(primals, tangents):
 
 
 def conditional(hyper: dict, cdata: dict, n_groups: int, beta_scales: jnp.ndarray):
-    """(m, Cholesky factor L of P, A, m0, s0): the Gaussian phi | y, h = N(m, (L L')^{-1}).
+    """(m, Cholesky factor L of P): the Gaussian phi | y, h = N(m, (L L')^{-1}).
 
-    m, m0, s0 (k,); L, A (k, k). L = S^{-1} Lt from the scaled system (module docstring).
+    m (k,); L (k, k). L = S^{-1} Lt from the scaled system (module docstring).
     """
     m0, s0 = prior_moments(hyper, n_groups, beta_scales)
-    sigma = hyper["sigma"]
-    Lt, _, _, _, dt = _scaled_solution(m0, s0, sigma, cdata["H"], cdata["phi_hat"])
-    return m0 + s0 * dt, Lt / s0[:, None], cdata["H"] / sigma**2, m0, s0
+    Lt, _, _, _, dt = _scaled_solution(m0, s0, hyper["sigma"], cdata["H"], cdata["phi_hat"])
+    return m0 + s0 * dt, Lt / s0[:, None]
 
 
 def collapsed_loglik(hyper: dict, cdata: dict, n_groups: int, beta_scales: jnp.ndarray) -> jnp.ndarray:
@@ -235,7 +234,7 @@ def draw_slopes(key: jax.Array, hyper: dict, cdata: dict, n_groups: int, beta_sc
     """phi (S, k): one exact draw of phi | y, h per row of the hyperparameter draws (S,)."""
 
     def one(k, h):
-        m, L, *_ = conditional(h, cdata, n_groups, beta_scales)
+        m, L = conditional(h, cdata, n_groups, beta_scales)
         eps = jax.random.normal(k, m.shape)
         return m + solve_triangular(L.T, eps, lower=False)  # cov (L L')^{-1}
 

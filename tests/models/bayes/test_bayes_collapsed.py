@@ -64,7 +64,7 @@ def test_marginal_likelihood_obeys_candidates_identity(prepared, seed):
                                             data["rss_hat"], data["n_eff"]))
     m0, s0 = (np.asarray(a) for a in C.prior_moments(h, G, beta_scales))
     log_prior = sps.norm.logpdf(phi, m0, s0).sum()
-    m, L, *_ = C.conditional(h, cdata, G, beta_scales)
+    m, L = C.conditional(h, cdata, G, beta_scales)
     P = np.asarray(L) @ np.asarray(L).T
     log_cond = sps.multivariate_normal.logpdf(phi, np.asarray(m), np.linalg.inv(P))
     expected = loglik + log_prior - log_cond
@@ -219,7 +219,7 @@ def test_conditional_draws_have_the_conditional_moments(prepared):
     n = 20_000
     flat = {k: jnp.full(n, v) for k, v in h.items()}
     phi = np.asarray(C.draw_slopes(jax.random.PRNGKey(1), flat, cdata, G, beta_scales))
-    m, L, *_ = C.conditional(h, cdata, G, beta_scales)
+    m, L = C.conditional(h, cdata, G, beta_scales)
     cov = np.linalg.inv(np.asarray(L) @ np.asarray(L).T)
     sd = np.sqrt(np.diag(cov))
     z = (phi.mean(0) - np.asarray(m)) / (sd / np.sqrt(n))
