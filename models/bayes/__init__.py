@@ -11,21 +11,15 @@ Public API::
 
 NumPyro runs chains in parallel only on as many XLA CPU devices as chains, and XLA reads
 the device count once, when JAX first initialises its CPU backend. Importing this package
-therefore asks for ``HOST_DEVICES`` CPU devices through ``XLA_FLAGS`` — the one piece of
-process-wide state here. If JAX was initialised before (the flag then has no effect), the
-samplers fall back to vectorised chains. On a 2-core machine, 4 chains on 4 host devices
+therefore asks for ``HOST_DEVICES`` CPU devices (:mod:`tradeq.host_devices`). If JAX was
+initialised before (the request then has no effect), the samplers fall back to vectorised chains. On a 2-core machine, 4 chains on 4 host devices
 ran about twice as fast as vectorised chains in our measurements (see benchmarks/bayes.py).
 """
 
-import os
-
 import tradeq  # noqa: F401  (float64 in JAX)
+from tradeq.host_devices import HOST_DEVICES, request_host_devices
 
-HOST_DEVICES = 4
-if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={HOST_DEVICES}"
-    ).strip()
+request_host_devices(HOST_DEVICES)
 
 from models.bayes.derived import curve, inverted_u, turning_point  # noqa: E402
 from models.bayes.design import GroupDesign, SuffStats, build_group_design, sufficient_stats  # noqa: E402

@@ -43,9 +43,11 @@ it, so an interrupted run or sweep, re-run, computes only the settings that are 
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json
 import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -59,7 +61,11 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 import tradeq  # noqa: F401  (float64 JAX)
-from tradeq.atomic import write_netcdf
+from tradeq.host_devices import cpu_devices, request_host_devices
+
+request_host_devices()  # one XLA CPU device per worker (tradeq.host_devices)
+
+from tradeq.atomic import write_netcdf  # noqa: E402
 from tradeq.dgp.firm_panel import simulate_grid
 from tradeq.dgp.keys import base_key, derive_key
 
@@ -70,7 +76,7 @@ from .studies import Setting, Study, assumptions_hold, stable_hash
 log = logging.getLogger("tradeq")
 
 #: Bump when a change to the engine or estimators changes results, so stale files are not reused.
-RESULT_VERSION = 2  # 2: the simulator's normals from keys.probit
+RESULT_VERSION = 3  # 2: the simulator's normals from keys.probit; 3: year-major FE fit (last digits)
 
 #: Default bound on the firm-year cells of one batch (with ``batch="vmap"`` all of them are in
 #: memory at once, a few hundred bytes per cell for the simulator and estimators together).
@@ -155,9 +161,12 @@ def run_replications(setting: Setting, estimators: Sequence[Estimator], seed: in
     Returns ``{"truth": {param: (R,)}, "est": {name: pytree of (R, ...)}}`` as NumPy arrays,
     in the order of ``reps``. ``progress(n)`` is called after every n finished replications.
 
-    ``workers`` batches run concurrently from a thread pool (XLA runs each batch on few
-    threads; the GIL is released while it runs); the first batch runs alone, so the
-    function is compiled once. Results are collected in replication order, so they do not
+    ``workers`` batches run concurrently from a thread pool (the GIL is released while XLA
+    runs). On CPU each worker thread runs its batches on its own XLA CPU device
+    (:mod:`tradeq.host_devices`): executions on one device run one after another, so
+    without this the workers would mostly queue behind each other. Each device compiles the
+    batch function once; with a single device the first batch runs alone, so it is compiled
+    once. Results are collected in replication order, so they do not
     depend on ``workers`` any more than on ``chunk_size``. ``batch``: ``"map"`` or
     ``"vmap"`` (default :func:`default_batch_mode`; see the module docstring).
     """
@@ -175,10 +184,16 @@ def run_replications(setting: Setting, estimators: Sequence[Estimator], seed: in
     n_obs = None if setting.n_obs is None else jnp.asarray(setting.n_obs)
     starts = list(range(0, ids.size, chunk))
 
+    placement = threading.local()
+
     def run_batch(start: int) -> dict:
         sel = ids[start:start + chunk]
         padded = np.concatenate([sel, np.repeat(sel[-1:], chunk - sel.size)])
-        out = _batch(skey, jnp.asarray(padded), setting.params, n_obs, n_firms=setting.n_firms,
+        key, rep_ids = skey, jnp.asarray(padded)
+        device = getattr(placement, "device", None)
+        if device is not None:
+            key, rep_ids = jax.device_put((key, rep_ids), device)
+        out = _batch(key, rep_ids, setting.params, n_obs, n_firms=setting.n_firms,
                      n_years=setting.n_years, estimators=estimators, with_panel=bool(host), mode=mode)
         out = jax.tree_util.tree_map(lambda a: np.asarray(a)[:sel.size], out)
         if progress is not None and not host:
@@ -202,12 +217,28 @@ def run_replications(setting: Setting, estimators: Sequence[Estimator], seed: in
             out["est"][e.name] = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *rows)
         return out
 
-    parts = [finish(starts[0], run_batch(starts[0]))]
-    n_workers = max(1, min(int(workers or default_workers()), len(starts) - 1))
-    if len(starts) > 1:
-        with ThreadPoolExecutor(max_workers=n_workers) as pool:
-            for start, out in zip(starts[1:], pool.map(run_batch, starts[1:])):
+    n_workers = max(1, min(int(workers or default_workers()), len(starts)))
+    devices = cpu_devices() if n_workers > 1 else []
+    numbering = itertools.count()
+
+    def take_device() -> None:
+        # Each worker thread keeps one CPU device (tradeq.host_devices); the compiled
+        # program is the same on every device, so results do not depend on the device.
+        placement.device = devices[next(numbering) % len(devices)]
+
+    parts = []
+    if len(devices) > 1:
+        # Every worker compiles for its own device anyway: all batches go to the pool.
+        with ThreadPoolExecutor(max_workers=n_workers, initializer=take_device) as pool:
+            for start, out in zip(starts, pool.map(run_batch, starts)):
                 parts.append(finish(start, out))
+    else:
+        # One device: the first batch alone, so the function is compiled once.
+        parts.append(finish(starts[0], run_batch(starts[0])))
+        if len(starts) > 1:
+            with ThreadPoolExecutor(max_workers=min(n_workers, len(starts) - 1)) as pool:
+                for start, out in zip(starts[1:], pool.map(run_batch, starts[1:])):
+                    parts.append(finish(start, out))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs, axis=0), *parts)
 
 

@@ -8,6 +8,7 @@ import xarray as xr
 from mc_shared import FE, REPS, SEED, SETTING
 
 from tradeq.dgp.firm_panel import FirmPanelParams
+from tradeq.host_devices import cpu_devices
 from tradeq.montecarlo.engine import result_name, run_replications, run_setting, run_study
 from tradeq.montecarlo.studies import Setting, build_study
 
@@ -44,7 +45,10 @@ def test_vmap_batches_agree_to_rounding(fe_batch):
 
 
 def test_workers_do_not_change_results(fe_batch):
+    # Workers run their batches on separate CPU devices, each with its own compilation.
+    assert len(cpu_devices()) > 1
     assert_same(run_replications(SETTING, [FE], seed=SEED, reps=REPS, chunk_size=5, workers=3), fe_batch)
+    assert_same(run_replications(SETTING, [FE], seed=SEED, reps=REPS, chunk_size=3, workers=2), fe_batch)
 
 
 def test_more_replications_keep_the_first_ones(fe_batch):
