@@ -6,8 +6,9 @@ tradeq run work side by side on separate host devices: NumPyro's parallel chains
 device per chain) and the Monte Carlo engine's worker threads (one device per worker).
 Executions on *one* device run one after the other, and a single execution spreads its
 fused loops over XLA's intra-op threads, which on a small CPU mostly wait on one another;
-separate devices let whole replications run at once instead (measured on 2 cores: 3.8 vs
-5.5 ms per replication of a 5,000 x 10 panel, CPU time per replication 7.6 vs 9.5 ms).
+separate devices let whole replications run at once instead (benchmarks/montecarlo.py on 2
+cores, together with the year-major grid FE fit: 7.8 -> 6.7 ms per replication of a
+5,000 x 10 panel; the simulator's memory traffic bounds what two at once can gain).
 
 :func:`request_host_devices` is the one piece of process-wide state: it appends the flag
 to ``XLA_FLAGS`` unless the user set a count there already. Called after JAX has started,

@@ -12,8 +12,9 @@ Public API::
 NumPyro runs chains in parallel only on as many XLA CPU devices as chains, and XLA reads
 the device count once, when JAX first initialises its CPU backend. Importing this package
 therefore asks for ``HOST_DEVICES`` CPU devices (:mod:`tradeq.host_devices`). If JAX was
-initialised before (the request then has no effect), the samplers fall back to vectorised chains. On a 2-core machine, 4 chains on 4 host devices
-ran about twice as fast as vectorised chains in our measurements (see benchmarks/bayes.py).
+initialised before (the request then has no effect), the samplers fall back to vectorised
+chains. On a 2-core machine, 4 chains on 4 host devices ran about twice as fast as
+vectorised chains in our measurements (see benchmarks/bayes.py).
 """
 
 import tradeq  # noqa: F401  (float64 in JAX)

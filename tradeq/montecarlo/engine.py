@@ -226,19 +226,17 @@ def run_replications(setting: Setting, estimators: Sequence[Estimator], seed: in
         # program is the same on every device, so results do not depend on the device.
         placement.device = devices[next(numbering) % len(devices)]
 
-    parts = []
-    if len(devices) > 1:
-        # Every worker compiles for its own device anyway: all batches go to the pool.
-        with ThreadPoolExecutor(max_workers=n_workers, initializer=take_device) as pool:
-            for start, out in zip(starts, pool.map(run_batch, starts)):
+    # With one device the first batch runs alone, so the function is compiled once; with a
+    # device per worker every worker compiles for its own device anyway.
+    on_devices = len(devices) > 1
+    alone = [] if on_devices else starts[:1]
+    parts = [finish(start, run_batch(start)) for start in alone]
+    rest = starts[len(alone):]
+    if rest:
+        with ThreadPoolExecutor(max_workers=min(n_workers, len(rest)),
+                                initializer=take_device if on_devices else None) as pool:
+            for start, out in zip(rest, pool.map(run_batch, rest)):
                 parts.append(finish(start, out))
-    else:
-        # One device: the first batch alone, so the function is compiled once.
-        parts.append(finish(starts[0], run_batch(starts[0])))
-        if len(starts) > 1:
-            with ThreadPoolExecutor(max_workers=min(n_workers, len(starts) - 1)) as pool:
-                for start, out in zip(starts[1:], pool.map(run_batch, starts[1:])):
-                    parts.append(finish(start, out))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs, axis=0), *parts)
 
 
