@@ -3,11 +3,11 @@
 
 This is :func:`models.fixed_effects.fit_fe` for the special layout the simulator
 (:func:`tradeq.dgp.firm_panel.simulate_grid`) produces — every firm-year array is
-(F, T) with a boolean ``present`` mask — and it gives the same numbers (tested to 1e-8
+(T, F), year-major, with a boolean ``present`` mask — and it gives the same numbers (tested to 1e-8
 against ``fit_fe`` and pyfixest). Cells that are absent, or dropped as singletons, are
 carried as zero rows: they add nothing to any sum below.
 
-Steps for ``absorb="firm_year"`` (firm + year FE), with ``w`` (F, T) the kept cells:
+Steps for ``absorb="firm_year"`` (firm + year FE), with ``w`` (T, F) the kept cells:
 
 1. Singletons: iterate ``w <- w & (n_i > 1) & (n_t > 1)`` (``n_i``, ``n_t`` kept cells per
    firm / year) to its fixed point — the largest subset in which every FE level present has
@@ -46,14 +46,15 @@ cells, and an FE nested in a cluster dimension counts as one parameter (the firm
 firm, two-way and outer clusters; the year FE in the year cluster of two-way clustering,
 and in an outer cluster when all kept cells share one outer group).
 
-Shapes: ``y`` (F, T); ``X`` (k, F, T), the regressors stacked column by column;
-``mask`` (F, T) bool. Everything is pure and jit /
-vmap friendly; static: ``absorb``, ``vcovs``, ``n_outer``.
+Shapes: ``y`` (T, F); ``X`` (k, T, F), the regressors stacked column by column;
+``mask`` (T, F) bool. Everything is pure and jit / vmap friendly; static: ``absorb``,
+``vcovs``, ``n_outer``.
 
-Inside, the arrays are year-major, (T, F) (a transpose XLA folds into whatever produced
-them): the sums over a firm's years in steps 1-2 and 5 are then sums of T contiguous rows of
-F values, which vectorise, instead of sums over runs of T = 10 adjacent values (measured on
-one CPU core: the simulate-and-fit replication of a 5,000 x 10 panel 1.1 ms faster).
+Why year-major: the sums over a firm's years in steps 1-2 and 5 are then sums of T
+contiguous rows of F values, which vectorise, instead of sums over runs of T = 10
+adjacent values (measured on one CPU core: the simulate-and-fit replication of a 5,000 x
+10 panel 1.1 ms faster), and the simulator's arrays come in that layout, so nothing is
+transposed on the way.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class GridFit(NamedTuple):
 
     ``coef`` (k,); ``vcov[name]`` (k, k) and ``df_t[name]`` () for each requested variance;
     ``n_obs`` kept cells; ``n_firms``/``n_years`` FE levels present (firms / years with a
-    kept cell); ``n_outer`` outer clusters present; ``rss``; ``keep`` (F, T) the
+    kept cell); ``n_outer`` outer clusters present; ``rss``; ``keep`` (T, F) the
     estimation sample (mask minus singletons).
     """
 
@@ -103,12 +104,7 @@ class GridFit(NamedTuple):
 
 
 def drop_singletons_grid(mask: jax.Array, absorb: str = "firm_year") -> jax.Array:
-    """(F, T) bool: ``mask`` without singleton cells of the absorbed FEs (see step 1)."""
-    return _drop_singletons(mask.T, absorb).T
-
-
-def _drop_singletons(mask: jax.Array, absorb: str) -> jax.Array:
-    """:func:`drop_singletons_grid` on a year-major (T, F) mask."""
+    """(T, F) bool: ``mask`` (T, F) without singleton cells of the absorbed FEs (step 1)."""
     if absorb == "none":
         return mask
     if absorb == "firm":
@@ -158,7 +154,7 @@ def _project(M: jax.Array, keep: jax.Array, absorb: str) -> _Projection:
 
     ``M" = M~ - w (G_t - Gbar_i)``; its cross-products follow from those of ``M~`` by FWL,
     ``M"'M" = M~'M~ - R'A^+R`` — so ``M"`` is never written out, which saves passes over
-    the (p, F, T) block (the fit is bound by memory traffic, not arithmetic).
+    the (p, T, F) block (the fit is bound by memory traffic, not arithmetic).
     """
     w = keep.astype(M.dtype)
     p = M.shape[0]
@@ -195,12 +191,11 @@ def _year_part(P: _Projection, w: jax.Array, c: jax.Array | None = None) -> jax.
 
 
 def within_grid(M: jax.Array, keep: jax.Array, absorb: str = "firm_year") -> jax.Array:
-    """Residuals ``M"`` of every column of ``M`` (p, F, T) on the absorbed FE dummies,
-    over the kept cells ``keep`` (F, T); zero outside them. Steps 2-3 of the module
-    docstring. Columns lead so that each is a contiguous (F, T) panel."""
-    M, keep = jnp.swapaxes(M, 1, 2), keep.T
+    """Residuals ``M"`` of every column of ``M`` (p, T, F) on the absorbed FE dummies,
+    over the kept cells ``keep`` (T, F); zero outside them. Steps 2-3 of the module
+    docstring. Columns lead so that each is a contiguous (T, F) panel."""
     P = _project(M, keep, absorb)
-    return jnp.swapaxes(P.Mt - _year_part(P, keep.astype(M.dtype)), 1, 2)
+    return P.Mt - _year_part(P, keep.astype(M.dtype))
 
 
 # ---------------------------------------------------------------------------------------
@@ -236,8 +231,8 @@ def fit_grid(
     outer: jax.Array | None = None,
     n_outer: int = 0,
 ) -> GridFit:
-    """OLS of ``y`` (F, T) on the k regressors ``X`` (k, F, T) — ``jnp.stack`` of (F, T)
-    panels — with the FEs of ``absorb`` over the cells of ``mask`` (F, T); variances
+    """OLS of ``y`` (T, F) on the k regressors ``X`` (k, T, F) — ``jnp.stack`` of (T, F)
+    panels — with the FEs of ``absorb`` over the cells of ``mask`` (T, F); variances
     ``vcovs`` (see the module docstring). ``outer`` (F,) int codes ``0..n_outer-1`` for
     ``cluster_outer``. Pure; vmappable over every array argument."""
     for v in vcovs:
@@ -246,9 +241,7 @@ def fit_grid(
     if "cluster_outer" in vcovs and (outer is None or n_outer < 1):
         raise ValueError("cluster_outer needs outer codes and n_outer")
     k = X.shape[0]
-    # Year-major inside (see the module docstring): a firm's years are T rows apart.
-    y, X, mask = y.T, jnp.swapaxes(X, 1, 2), mask.T
-    keep = _drop_singletons(mask, absorb)
+    keep = drop_singletons_grid(mask, absorb)
     w = keep.astype(X.dtype)
     P = _project(jnp.concatenate([y[None], X], axis=0), keep, absorb)
     XX, Xy = P.gram[1:, 1:], P.gram[1:, 0]
@@ -258,7 +251,7 @@ def fit_grid(
     bread = 0.5 * (bread + bread.T)
     # u = y" - X" b = c'M" with c = (1, -b): one combination of the columns.
     c = jnp.concatenate([jnp.ones(1, X.dtype), -coef])
-    u = jnp.einsum("j,jft->ft", c, P.Mt) - _year_part(P, w, c)  # (F, T), zero outside the sample
+    u = jnp.einsum("j,jtf->tf", c, P.Mt) - _year_part(P, w, c)  # (T, F), zero outside the sample
     rss = jnp.sum(u * u)
 
     N = jnp.sum(w)
@@ -272,7 +265,7 @@ def fit_grid(
     yes, no = jnp.asarray(True), jnp.asarray(False)
     firm = no if absorb == "none" else yes  # the firm FE is nested in firm (and coarser) clusters
 
-    # Scores x"_i u_i (k, F, T), x" = x~ - year part, formed here only, for the sandwiches.
+    # Scores x"_i u_i (k, T, F), x" = x~ - year part, formed here only, for the sandwiches.
     s = u * (P.Mt[1:] - w * (P.Gam[1:, :, None] - P.Gbar[1:, None, :]))
     cell_scores = s.reshape(k, -1).T  # (N_cells, k), as models.vcov expects
     S_firm = jnp.sum(s, axis=1).T  # (F, k): cluster sums by firm
@@ -312,4 +305,4 @@ def fit_grid(
             vc[name] = V.ssc_crv1(N, dfk, G_o) * (bread @ meat @ bread)
             dft[name] = G_o - 1.0
     return GridFit(coef=coef, vcov=vc, df_t=dft, n_obs=N, n_firms=G_f, n_years=G_y,
-                   n_outer=G_o, rss=rss, keep=keep.T)
+                   n_outer=G_o, rss=rss, keep=keep)

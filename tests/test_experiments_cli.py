@@ -86,7 +86,10 @@ def test_table6_layout_bayes_and_province_clustering(tmp_path):
     assert cell(md, "SE", 2) == "cluster (province)" and cell(md, "SE", 3) == "cluster (firm)"
     m = json.loads((out / "mediation.json").read_text())
     assert m["boot_unit"] == "province" and m["truth"]["a"] == 0.0303 and m["truth"]["b"] == 0.0338
-    assert m["bayes"]["groups"]["pooled"]["a"]["mean"] == pytest.approx(0.0303, abs=0.01)
+    a = m["bayes"]["groups"]["pooled"]["a"]
+    # the posterior of a covers the truth: within 3 posterior sds (~1.5 sds at this size is a
+    # coin flip across seeds, not evidence)
+    assert abs(a["mean"] - 0.0303) < 3 * a["sd"] and a["lo"] < 0.0303 < a["hi"]
     assert (out / "posterior.nc").is_file()
 
 

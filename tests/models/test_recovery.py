@@ -26,8 +26,29 @@ def test_fe_recovers_b1_b2_within_3_se(paper_panel):
     for term, true in (("Market", truth.b1), ("I(Market ** 2)", truth.b2)):
         i = fit.index(term)
         assert abs(fit.coef[i] - true) < 3 * fit.se[i], (term, fit.coef[i], true, fit.se[i])
-    # and with the paper's precision: |t| of b1 and b2 between 5 and 10 (paper: 7.45, −7.37)
-    assert 5 < fit.tstat[fit.index("Market")] < 10 and -10 < fit.tstat[fit.index("I(Market ** 2)")] < -5
+    assert fit.tstat[fit.index("Market")] > 3 and fit.tstat[fit.index("I(Market ** 2)")] < -3
+
+
+def test_precision_matches_the_paper_on_average_over_seeds():
+    """Firm-clustered |t| of b1, b2 at the paper's size, averaged over seeds 0-7: within
+    [6, 8.5] (paper: 7.45, -7.37). One seed's |t| varies with sd ~1.7 (the module docstring
+    of tradeq.dgp.firm_panel), so the mean of 8 has sd ~0.6; every seed is still > 3."""
+    import jax.numpy as jnp
+
+    from models.grid_fe import fit_grid
+    from tradeq.dgp.firm_panel import simulate_grid
+    from tradeq.dgp.keys import base_key
+
+    t = []
+    for seed in range(8):
+        g = simulate_grid(base_key(seed), FirmPanelParams(), 120_000, 10, 594_596)
+        m = g["Market"]
+        X = jnp.stack([m, m * m, g["scale"], g["age"], g["roa"], g["rdebt"], g["fic"]])
+        fit = fit_grid(g["quality"], X, g["present"], vcovs=("cluster",))
+        t.append(np.asarray(fit.coef[:2]) / np.sqrt(np.diag(np.asarray(fit.vcov["cluster"]))[:2]))
+    t = np.array(t)
+    assert (t[:, 0] > 3).all() and (t[:, 1] < -3).all(), t
+    assert 6 < t[:, 0].mean() < 8.5 and -8.5 < t[:, 1].mean() < -6, t.mean(axis=0)
 
 
 def test_pooled_ols_is_visibly_biased(paper_panel):

@@ -1,13 +1,22 @@
 """Named random streams: one base key, one named slot of standard draws per model component.
 
 A simulator declares a *layout* (slot name -> shape and distribution) and receives a dict of
-standard uniforms / normals. Draw ``i`` of the layout (slots laid end to end, in layout
-order) is threefry-2x32 of the counter ``i`` under the key derived from the simulator's
-name -- exactly ``jax.random.bits(key, (n,), uint32)`` with JAX's partitionable threefry --
-so a slot's values depend only on the key and on the slots before it: appending a slot
-leaves the existing ones unchanged, and a slot the configuration does not use can be left
-out (``skip``) without moving the others. All wanted slots are drawn by **one** threefry
-call (XLA compiles each call separately, 0.2-0.8 s apiece on CPU) and one probit.
+standard uniforms / normals. The stream under the key derived from the simulator's name is
+threefry-2x32 of the counters ``(0, c)``, c = 0, 1, ...; each counter gives two 32-bit words
+``(t1, t2)``, and both are used: a slot of shape ``(n0, ...)`` takes the counters of
+``h0 = ceil(n0 / 2)`` rows (``h0 * prod(...)`` counters; slots laid end to end, in layout
+order); its first ``h0`` rows are the ``t1`` words of those counters (row-major), its other
+``n0 - h0`` rows the ``t2`` words of the first ones -- the halving of
+:func:`jax.extend.random.threefry_2x32`. So a slot's values depend only on the key and on
+the slots before it: appending a slot leaves the existing ones unchanged, and a slot the
+configuration does not use can be left out (``skip``) without moving the others. All wanted
+slots are drawn by **one** threefry call (XLA compiles each call separately, 0.2-0.8 s
+apiece on CPU) and one probit per word. Slots are declared in the layout the simulator
+computes in (e.g. year-major (T, F)), so nothing is transposed afterwards.
+
+Measured on one CPU core for the firm panel's 5,000 x 10 layout: 1.2 ms per draw, against
+1.65 ms when each counter gives one draw (JAX's ``t1 ^ t2``) and 1.55 ms when the two words
+of a counter sit side by side (the interleaving costs a pass of its own).
 """
 
 from __future__ import annotations
@@ -48,17 +57,12 @@ def base_key(seed: int) -> jax.Array:
     return jax.random.key(int(seed))
 
 
-def counter_bits(key: jax.Array, counters: jax.Array) -> jax.Array:
-    """uint32 draws number ``counters`` (uint32, any shape) of the threefry stream of ``key``.
-
-    ``bits[i] = t1 ^ t2`` with ``(t1, t2) = threefry2x32(key, (0, i))``: JAX's
-    partitionable ``random_bits``, so ``counter_bits(key, arange(n))`` equals
-    ``jax.random.bits(key, (n,), uint32)`` -- but any counters can be asked for, which
-    lets a stream be cut into slots drawn (or skipped) independently.
-    """
+def counter_words(key: jax.Array, counters: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The two uint32 words ``(t1, t2) = threefry2x32(key, (0, c))`` of each counter ``c``
+    of ``counters`` (uint32, any shape) -- any counters, so a stream can be cut into slots
+    drawn (or skipped) independently."""
     k1, k2 = jax.random.key_data(key)
-    t1, t2 = threefry2x32_p.bind(k1, k2, jnp.zeros_like(counters), counters)
-    return t1 ^ t2
+    return tuple(threefry2x32_p.bind(k1, k2, jnp.zeros_like(counters), counters))
 
 
 def probit(u: jax.Array) -> jax.Array:
@@ -82,7 +86,8 @@ def probit(u: jax.Array) -> jax.Array:
 
 def draw_streams(key: jax.Array, layout: Mapping[str, tuple[tuple[int, ...], str]],
                  skip: Collection[str] = ()) -> dict[str, jax.Array]:
-    """Standard draws for each slot of ``layout`` (name -> (shape, ``"uniform"|"normal"``)).
+    """Standard draws for each slot of ``layout`` (name -> (shape, ``"uniform"|"normal"``));
+    the module docstring says which threefry words a slot holds.
 
     Uniforms ``(bits + 0.5) 2^-32`` lie in the open interval (0, 1); normals are their
     :func:`probit`, so finite (|z| < 6.3). Slots named in ``skip`` are not drawn (and not
@@ -91,29 +96,37 @@ def draw_streams(key: jax.Array, layout: Mapping[str, tuple[tuple[int, ...], str
     unknown = set(skip) - set(layout)
     if unknown:
         raise ValueError(f"skip names slots not in the layout: {sorted(unknown)}")
-    for name, (_, dist) in layout.items():
-        if dist not in (UNIFORM, NORMAL):
-            raise ValueError(f"slot {name!r}: unknown distribution {dist!r}")
     start, slots = 0, []
     for name, (shape, dist) in layout.items():
-        size = math.prod(shape)
+        shape = tuple(int(d) for d in shape)
+        if dist not in (UNIFORM, NORMAL):
+            raise ValueError(f"slot {name!r}: unknown distribution {dist!r}")
+        if not shape:
+            raise ValueError(f"slot {name!r}: a slot needs at least one axis")
+        half = (-(-shape[0] // 2),) + shape[1:]  # the rows whose counters the slot takes
         if name not in skip:
-            slots.append((name, shape, dist, start, size))
-        start += size
+            slots.append((name, shape, dist, half, start))
+        start += math.prod(half)
     if start >= 2**32:
-        raise ValueError(f"layout needs {start} draws, more than a 32-bit counter holds")
-    # uniform slots first, so one probit covers one contiguous tail of the draw
+        raise ValueError(f"layout needs {start} counters, more than a 32-bit counter holds")
+    # uniform slots first, so one probit per word covers one contiguous tail of the draw
     slots.sort(key=lambda s: s[2] == NORMAL)
-    counters = np.concatenate([np.arange(s, s + n, dtype=np.uint32) for *_, s, n in slots]
-                              or [np.zeros(0, np.uint32)])
-    u = (counter_bits(key, jnp.asarray(counters)).astype(jnp.float64) + 0.5) * 2.0**-32
-    n_uniform = sum(n for _, _, dist, _, n in slots if dist == UNIFORM)
-    z = probit(u[n_uniform:])
+    counters = np.concatenate([c0 + np.arange(math.prod(half), dtype=np.uint32)
+                               for *_, half, c0 in slots] or [np.zeros(0, np.uint32)])
+    n_uniform = sum(math.prod(half) for _, _, dist, half, _ in slots if dist == UNIFORM)
+    words = []
+    for bits in counter_words(key, jnp.asarray(counters)):
+        u = (bits.astype(jnp.float64) + 0.5) * 2.0**-32
+        # The probit's float32 log is computed by different code in vectorised and scalar
+        # loops; fused into its consumers, which elements take which path would depend on
+        # the program around it. Materialised as this one flat array, every program
+        # (standalone, batched, any chunk size) gives a draw the same bits.
+        words.append((u[:n_uniform], jax.lax.optimization_barrier(probit(u[n_uniform:]))))
     out, pos = {}, 0
-    for name, shape, dist, _, size in slots:
-        if dist == UNIFORM:
-            out[name] = u[pos:pos + size].reshape(shape)
-        else:
-            out[name] = z[pos - n_uniform:pos - n_uniform + size].reshape(shape)
+    for name, shape, dist, half, _ in slots:
+        size, normal = math.prod(half), dist == NORMAL
+        lo = pos - n_uniform if normal else pos
+        first, second = (w[normal][lo:lo + size].reshape(half) for w in words)
+        out[name] = jnp.concatenate([first, second[:shape[0] - half[0]]], axis=0)
         pos += size
     return out

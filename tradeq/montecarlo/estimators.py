@@ -5,8 +5,8 @@ An estimator has up to four parts (:class:`Estimator`):
 
 * ``truth(params)`` — the true value of each parameter it estimates, a JAX function of the
   DGP parameters (traced per replication, so truths drawn from a prior work too);
-* ``batched(panel, params, key)`` — pure JAX on one simulated panel (the dict of (F, T)
-  arrays from :func:`tradeq.dgp.firm_panel.simulate_grid`); the engine ``vmap``s it together
+* ``batched(panel, params, key)`` — pure JAX on one simulated panel (the dict of
+  year-major (T, F) arrays from :func:`tradeq.dgp.firm_panel.simulate_grid`); the engine ``vmap``s it together
   with the simulator. Or, for estimators that cannot be traced (MCMC, say), ``host = True``
   and ``run(panel, params, key)`` is called once per replication on NumPy arrays;
 * ``records(raw, level)`` — from the outputs stacked over R replications, the
@@ -111,7 +111,7 @@ class Estimator:
 
 
 def _core_design(panel: Mapping[str, jax.Array], controls: tuple[str, ...]) -> jax.Array:
-    """(2 + p, F, T) regressors Market, Market^2, controls."""
+    """(2 + p, T, F) regressors Market, Market^2, controls."""
     m = panel["Market"]
     return jnp.stack([m, m * m, *(panel[c] for c in controls)])
 
@@ -288,10 +288,10 @@ class Mediation(Estimator):
             # the full sample; per-firm cross-products; replicate r's normal equations are
             # sum_g w_rg Z_g'Z_g (the fixed-design cluster bootstrap of models.mediation).
             p = len(ctrl)
-            Z = within_grid(jnp.stack([xl, x, x * x, *ctrl, m, y]), fa.keep)  # (k, F, T)
+            Z = within_grid(jnp.stack([xl, x, x * x, *ctrl, m, y]), fa.keep)  # (k, T, F)
             k = Z.shape[0]
-            S = jnp.einsum("pft,qft->fpq", Z, Z).reshape(Z.shape[1], -1)  # (F, k*k)
-            w = _bootstrap_counts(key, jnp.any(fa.keep, axis=1), self.n_boot)
+            S = jnp.einsum("ptf,qtf->fpq", Z, Z).reshape(Z.shape[2], -1)  # (F, k*k)
+            w = _bootstrap_counts(key, jnp.any(fa.keep, axis=0), self.n_boot)
             Mb = (w @ S).reshape(self.n_boot, k, k)
             ctrl_cols = tuple(range(3, 3 + p))
             im, iy = 3 + p, 4 + p

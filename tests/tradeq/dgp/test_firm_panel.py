@@ -152,7 +152,7 @@ def test_geography_ownership_intensity_shares(moderate):
 
 def test_province_index_is_province_year_level(moderate_grid):
     g = {k: np.asarray(v) for k, v in moderate_grid.items()}
-    np.testing.assert_array_equal(g["Market"], g["market_py"][g["province"]])
+    np.testing.assert_array_equal(g["Market"], g["market_py"][g["province"]].T)
     np.testing.assert_array_equal(g["market_py_lag"][:, 1:], g["market_py"][:, :-1])
     assert g["market_py"].shape == (31, 10)
 
@@ -219,7 +219,7 @@ def test_outcome_equation_identity():
     g = {k: np.asarray(v) for k, v in simulate_grid(base_key(1), p, 300, 6).items()}
     fitted = (p.intercept + p.b1 * g["Market"] + p.b2 * g["Market"] ** 2
               + sum(getattr(p, f"beta_{c}") * g[c] for c in CONTROLS)
-              + g["firm_effect"][:, None] + g["year_effect"][None, :] + g["error"])
+              + g["firm_effect"][None, :] + g["year_effect"][:, None] + g["error"])
     np.testing.assert_allclose(g["quality"], fitted, rtol=0, atol=1e-12)
 
 
@@ -233,7 +233,7 @@ def test_mediator_equation_identity():
             simulate_grid(base_key(1), FirmPanelParams(), 300, 6).items()}
     np.testing.assert_allclose(g["quality"] - base["quality"],
                                p.med_b * p.med_a * (g["Market"] - p.market_center), atol=1e-12)
-    np.testing.assert_allclose(g["Market_lag"][:, 1:], g["Market"][:, :-1], atol=1e-12)
+    np.testing.assert_allclose(g["Market_lag"][1:], g["Market"][:-1], atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- known truth
@@ -288,14 +288,15 @@ def _error_cells(error: str, **kw):
 
 
 def _lag1_corr(e: np.ndarray, present: np.ndarray) -> float:
-    both = present[:, 1:] & present[:, :-1]
-    return float(np.corrcoef(e[:, 1:][both], e[:, :-1][both])[0, 1])
+    """Correlation of a cell with the same firm's previous year ((T, F) arrays)."""
+    both = present[1:] & present[:-1]
+    return float(np.corrcoef(e[1:][both], e[:-1][both])[0, 1])
 
 
 def _province_year_variance(g: dict, sigma_e: float) -> float:
     """Variance of province-year means of the error beyond what iid noise gives."""
     present = g["present"]
-    cell = (g["province"][:, None] * 100 + np.arange(present.shape[1])[None, :])[present]
+    cell = (g["province"][None, :] * 100 + np.arange(present.shape[0])[:, None])[present]
     e = g["error"][present]
     s = pd.DataFrame({"cell": cell, "e": e}).groupby("cell")["e"].agg(["mean", "size"])
     s = s[s["size"] >= 20]
@@ -385,9 +386,9 @@ def test_mediation_paths_are_recovered(level):
     assert truth.mediation["indirect"] == pytest.approx(0.0303 * 0.0338)
     # The mediator equation uses Market lagged one year (SPEC 1a).
     g = simulate_grid(base_key(77), params, MODERATE["n_firms"], MODERATE["n_years"])
-    present = np.asarray(g["present"])
+    present = np.asarray(g["present"])  # (T, F); the frame's rows run firm by firm
     np.testing.assert_array_equal(df["Market_lag"], np.asarray(g["market_py_lag"])[
-        np.asarray(g["province"])][present])
+        np.asarray(g["province"])][present.T])
     # Human-capital-like spread (Table 2: median 2.234, sd .097) for the provincial mediator.
     if level == "province":
         assert df["humancapital"].median() == pytest.approx(2.234, abs=0.1)
@@ -436,7 +437,7 @@ def test_shapes_of_the_grid():
     g = simulate_grid(base_key(0), FirmPanelParams(mediator="firm"), f, t)
     for name in ("present", "Market", "quality", "error", "group", "mediator", "Market_lag",
                  *CONTROLS):
-        assert g[name].shape == (f, t), name
+        assert g[name].shape == (t, f), name  # year-major
     for name in ("province", "region", "soe", "labour", "founding", "firm_effect"):
         assert g[name].shape == (f,), name
     assert g["year_effect"].shape == (t,) and g["market_py"].shape == (31, t)

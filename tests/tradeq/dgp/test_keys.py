@@ -7,28 +7,46 @@ import pytest
 from scipy.special import ndtri
 
 import tradeq  # noqa: F401  (float64 JAX)
-from tradeq.dgp.keys import base_key, counter_bits, draw_streams, probit
+from jax.extend.random import threefry_2x32
+
+from tradeq.dgp.keys import base_key, counter_words, draw_streams, probit
 
 LAYOUT = {"a": ((4, 5), "normal"), "b": ((7,), "uniform"), "c": ((3, 2), "normal"), "d": ((9,), "uniform")}
 
 
-def test_counter_bits_equal_jax_random_bits():
+def natural_bits(key, c0, shape):
+    """A slot's uint32 draws in row-major order, by JAX's own threefry_2x32: hashing the
+    counts ``[0]*h + [c0, ..., c0 + h - 1]`` pairs ``(0, c0 + j)`` and returns ``t1`` of every
+    pair, then ``t2`` of every pair; the slot keeps the first ``n`` of those ``2h``."""
+    n = int(np.prod(shape))
+    h = -(-shape[0] // 2) * (n // shape[0])
+    count = np.concatenate([np.zeros(h, np.uint32), c0 + np.arange(h, dtype=np.uint32)])
+    words = threefry_2x32(jax.random.key_data(key), jnp.asarray(count))
+    return np.asarray(words)[:n].reshape(shape)
+
+
+def uniform(bits):
+    return (np.asarray(bits, float) + 0.5) * 2.0**-32
+
+
+def test_counter_words_are_threefry():
     key = base_key(7)
-    np.testing.assert_array_equal(counter_bits(key, jnp.arange(1000, dtype=jnp.uint32)),
-                                  jax.random.bits(key, (1000,), jnp.uint32))
-    # any counters: a slice of the stream without drawing what comes before it
-    np.testing.assert_array_equal(counter_bits(key, jnp.arange(600, 700, dtype=jnp.uint32)),
-                                  jax.random.bits(key, (1000,), jnp.uint32)[600:700])
+    t1, t2 = counter_words(key, jnp.arange(600, 700, dtype=jnp.uint32))
+    ref = np.asarray(threefry_2x32(jax.random.key_data(key),
+                                   jnp.concatenate([jnp.zeros(100, jnp.uint32), jnp.arange(600, 700, dtype=jnp.uint32)])))
+    np.testing.assert_array_equal(t1, ref[:100])
+    np.testing.assert_array_equal(t2, ref[100:])
 
 
-def test_slots_are_cut_from_one_flat_stream():
+def test_slots_are_cut_from_one_stream():
     key = base_key(3)
     out = draw_streams(key, LAYOUT)
-    u = (np.asarray(jax.random.bits(key, (46,), jnp.uint32), float) + 0.5) * 2.0**-32
-    np.testing.assert_array_equal(out["b"], u[20:27])
-    np.testing.assert_array_equal(out["d"], u[33:42])
-    np.testing.assert_allclose(out["a"].ravel(), ndtri(u[:20]), rtol=5e-7)
-    np.testing.assert_allclose(out["c"].ravel(), ndtri(u[27:33]), rtol=5e-7)
+    # counters: a 2 * 5 = 10 from 0, b 4 from 10, c 2 * 2 = 4 from 14, d 5 from 18
+    np.testing.assert_array_equal(out["b"], uniform(natural_bits(key, 10, (7,))))
+    np.testing.assert_array_equal(out["d"], uniform(natural_bits(key, 18, (9,))))
+    np.testing.assert_allclose(out["a"], ndtri(uniform(natural_bits(key, 0, (4, 5)))), rtol=5e-7)
+    np.testing.assert_allclose(out["c"], ndtri(uniform(natural_bits(key, 14, (3, 2)))), rtol=5e-7)
+    assert out["a"].shape == (4, 5) and out["c"].shape == (3, 2)
 
 
 def test_skipped_slots_leave_the_others_unchanged():
@@ -50,3 +68,16 @@ def test_probit_matches_scipy():
     np.testing.assert_allclose(z[~central], ref[~central], rtol=5e-4)
     assert z.dtype == np.float64 and np.all(np.isfinite(z))
     np.testing.assert_array_equal(np.sign(z), np.sign(u - 0.5))
+
+
+def test_odd_leading_axes_leave_the_last_t2_row_unused():
+    key = base_key(5)
+    layout = {"x": ((3, 3, 4), "uniform"), "y": ((5, 2), "uniform"), "z": ((1,), "normal")}
+    out = draw_streams(key, layout)
+    # counters: x 2 * 12 = 24 from 0, y 3 * 2 = 6 from 24, z 1 from 30
+    np.testing.assert_array_equal(out["x"], uniform(natural_bits(key, 0, (3, 3, 4))))
+    np.testing.assert_array_equal(out["y"], uniform(natural_bits(key, 24, (5, 2))))
+    np.testing.assert_allclose(out["z"], ndtri(uniform(natural_bits(key, 30, (1,)))), rtol=5e-7)
+    assert out["x"].shape == (3, 3, 4) and out["y"].shape == (5, 2) and out["z"].shape == (1,)
+    with pytest.raises(ValueError, match="at least one axis"):
+        draw_streams(key, {"s": ((), "normal")})

@@ -72,8 +72,8 @@ def test_singletons_and_levels_as_fit_fe(panel):
     ref = reference(frame, "firm_year", "iid", None)
     assert ref.n_singletons > 0
     keep_ref = drop_singletons(np.column_stack([frame.firm.to_numpy(), frame.year.to_numpy()]))
-    present = np.asarray(g["present"])
-    np.testing.assert_array_equal(np.asarray(fit.keep)[present], keep_ref)
+    present = np.asarray(g["present"]).T  # (F, T): the frame's rows run firm by firm
+    np.testing.assert_array_equal(np.asarray(fit.keep).T[present], keep_ref)
     assert (int(fit.n_firms), int(fit.n_years)) == ref.fe_levels
 
 
@@ -82,7 +82,7 @@ def test_absent_year_and_disconnected_cells():
     params = FirmPanelParams()
     g = dict(simulate_grid(base_key(5), params, 300, 8))
     mask = np.asarray(g["present"]).copy()
-    mask[:, 3] = False
+    mask[3] = False  # (T, F): year 3 has no firm
     rng = np.random.default_rng(0)
     mask &= rng.random(mask.shape) > 0.1
     g["present"] = jnp.asarray(mask)
