@@ -7,11 +7,14 @@ simulator and :mod:`models.grid_fe` vmapped over a chunk of replications, chunks
 the same panels in the same run — per replication ``simulate_grid`` (one panel, same key)
 -> DataFrame -> ``pf.feols(..., vcov={"CRV1": "firm"})`` -> :func:`models.utest.utest`.
 The two give the same b1, b2 (checked, to the tolerance of pyfixest's default demeaning)
-and the same inverted-U verdicts. Times are wall-clock per replication after
-compilation (the first, compiling call is excluded), with process CPU time alongside; the
-breakdown shows what the simulator and the estimator each cost.
+and the same inverted-U verdicts. Times are wall-clock per replication, with process CPU
+time alongside. Ours: the median of ``--repeat`` timed runs of ``--reps`` replications,
+after one untimed run that compiles (and warms the memory allocator: XLA's temporary
+buffers are fresh ``mmap``s until glibc raises its threshold, which makes the first few runs
+of a process ~20% slower). pyfixest: the mean over its replications after the first (which
+warms numba). The breakdown shows what the simulator and the estimator each cost.
 
-    python benchmarks/montecarlo.py [--reps 64] [--pf-reps 12] [--firms 5000] [--workers N]
+    python benchmarks/montecarlo.py [--reps 64] [--repeat 3] [--pf-reps 12] [--firms 5000] [--workers N]
 
 The last line is ``speedup=<pyfixest per-replication time / ours>``.
 """
@@ -43,26 +46,32 @@ FORMULA = "quality ~ Market + I(Market**2) + scale + age + roa + rdebt + fic | f
 
 
 def timed(fn, repeat: int = 1):
-    """(result, wall s, cpu s) of the last of ``repeat`` calls."""
+    """(result, wall s, cpu s) of the call with the median wall time among ``repeat`` calls,
+    and every call's wall time."""
+    runs = []
     for _ in range(repeat):
         w, c = time.perf_counter(), time.process_time()
         out = fn()
-        wall, cpu = time.perf_counter() - w, time.process_time() - c
-    return out, wall, cpu
+        runs.append((time.perf_counter() - w, time.process_time() - c, out))
+    runs.sort(key=lambda r: r[0])
+    wall, cpu, out = runs[len(runs) // 2]
+    return out, wall, cpu, [r[0] for r in runs]
 
 
-def ours(setting, est, seed, reps, chunk, workers):
+def ours(setting, est, seed, reps, chunk, workers, repeat):
     def go():
         raw = run_replications(setting, [est], seed, reps, chunk_size=chunk, workers=workers)
         records = est.records(raw["est"][est.name], 0.95)
         return raw, records
-    go()  # compile
-    return timed(go)
+    go()  # compile, warm up
+    return timed(go, repeat)
 
 
 def components(setting, seed, chunk):
-    """Per-replication cost of the simulator alone and of the estimator alone (one batch,
-    ``lax.map`` as the engine runs it on CPU)."""
+    """Per-replication cost of the simulator alone and of the estimator alone (one batch on
+    the default device, ``lax.map`` as the engine runs it on CPU). The simulator is timed
+    returning one sum per column, so that writing the whole batch's panels out (which the
+    engine never does) is not counted."""
     keys = jax.vmap(lambda r: replication_key(seed, setting, r))(jnp.arange(chunk))
     cols = ("quality", "Market", "scale", "age", "roa", "rdebt", "fic", "present")
     def simulate(k):
@@ -70,6 +79,7 @@ def components(setting, seed, chunk):
         return {c: g[c] for c in cols}
 
     sim = jax.jit(lambda ks: jax.lax.map(simulate, ks))
+    sim_sums = jax.jit(lambda ks: jax.lax.map(lambda k: {c: v.sum() for c, v in simulate(k).items()}, ks))
 
     def fit(g):
         m = g["Market"]
@@ -79,8 +89,9 @@ def components(setting, seed, chunk):
     fit_b = jax.jit(lambda gs: jax.lax.map(fit, gs))
     panels = jax.block_until_ready(sim(keys))
     jax.block_until_ready(fit_b(panels))
-    _, ws, cs = timed(lambda: jax.block_until_ready(sim(keys)), 2)
-    _, wf, cf = timed(lambda: jax.block_until_ready(fit_b(panels)), 2)
+    jax.block_until_ready(sim_sums(keys))
+    _, ws, cs, _ = timed(lambda: jax.block_until_ready(sim_sums(keys)), 3)
+    _, wf, cf, _ = timed(lambda: jax.block_until_ready(fit_b(panels)), 3)
     return ws / chunk, cs / chunk, wf / chunk, cf / chunk
 
 
@@ -116,6 +127,7 @@ def main() -> None:
     ap.add_argument("--firms", type=int, default=5000)
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--reps", type=int, default=64)
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs of ours (the median is reported)")
     ap.add_argument("--pf-reps", type=int, default=12)
     ap.add_argument("--chunk", type=int, default=16)
     ap.add_argument("--workers", type=int, default=None)
@@ -127,13 +139,15 @@ def main() -> None:
     est = FixedEffects(vcovs=("cluster",))
     print(f"panel: {args.firms:,} firms x {args.years} years; jax {jax.__version__}, {os.cpu_count()} CPUs")
 
-    (raw, (records, tests)), wall, cpu = ours(setting, est, args.seed, args.reps, args.chunk, args.workers)
+    (raw, (records, tests)), wall, cpu, walls = ours(setting, est, args.seed, args.reps, args.chunk,
+                                                     args.workers, args.repeat)
     per_ours = wall / args.reps
     ws, cs, wf, cf = components(setting, args.seed, args.chunk)
+    runs = ", ".join(f"{1e3 * w / args.reps:.2f}" for w in walls)
     print(f"ours     : {1e3 * per_ours:8.2f} ms/rep wall ({1e3 * cpu / args.reps:.2f} ms CPU), {args.reps} reps, "
-          f"chunk {args.chunk}")
+          f"chunk {args.chunk}; median of {args.repeat} runs ({runs})")
     print(f"           simulate {1e3 * ws:.2f} ms wall ({1e3 * cs:.2f} CPU), estimate + clustered SE "
-          f"{1e3 * wf:.2f} ms wall ({1e3 * cf:.2f} CPU) per rep, one batch on one thread")
+          f"{1e3 * wf:.2f} ms wall ({1e3 * cf:.2f} CPU) per rep, one batch on one device")
 
     res, per_pf, pf_sim, pf_fit, pf_cpu = pyfixest_loop(setting, args.seed, args.pf_reps, args.backend)
     print(f"pyfixest : {1e3 * per_pf:8.2f} ms/rep wall ({1e3 * pf_cpu:.2f} ms CPU; {args.backend} demeaner; "
