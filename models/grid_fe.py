@@ -3,8 +3,8 @@
 
 This is :func:`models.fixed_effects.fit_fe` for the special layout the simulator
 (:func:`tradeq.dgp.firm_panel.simulate_grid`) produces — every firm-year array is
-(T, F), year-major, with a boolean ``present`` mask — and it gives the same numbers (tested to 1e-8
-against ``fit_fe`` and pyfixest). Cells that are absent, or dropped as singletons, are
+(T, F), year-major, with a boolean ``present`` mask — and it gives the same numbers (tested
+to 1e-8 against ``fit_fe`` and pyfixest). Cells that are absent, or dropped as singletons, are
 carried as zero rows: they add nothing to any sum below.
 
 Steps for ``absorb="firm_year"`` (firm + year FE), with ``w`` (T, F) the kept cells:

@@ -6,11 +6,14 @@ so its bias is measured on the slope at the median of Market, b1 + 2·b2·median
 the inverted-U test is about), with its delta-method SE.
 """
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from models.fixed_effects import feols
-from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel
+from models.grid_fe import fit_grid
+from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel, simulate_grid
+from tradeq.dgp.keys import base_key
 
 FORMULA = "quality ~ Market + I(Market**2) + scale + age + roa + rdebt + fic"
 
@@ -33,12 +36,6 @@ def test_precision_matches_the_paper_on_average_over_seeds():
     """Firm-clustered |t| of b1, b2 at the paper's size, averaged over seeds 0-7: within
     [6, 8.5] (paper: 7.45, -7.37). One seed's |t| varies with sd ~1.7 (the module docstring
     of tradeq.dgp.firm_panel), so the mean of 8 has sd ~0.6; every seed is still > 3."""
-    import jax.numpy as jnp
-
-    from models.grid_fe import fit_grid
-    from tradeq.dgp.firm_panel import simulate_grid
-    from tradeq.dgp.keys import base_key
-
     t = []
     for seed in range(8):
         g = simulate_grid(base_key(seed), FirmPanelParams(), 120_000, 10, 594_596)
