@@ -34,6 +34,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tradeq  # noqa: E402,F401
+from tradeq.cpu_compiler_options import cpu_compiler_options  # noqa: E402
 from models.grid_fe import fit_grid  # noqa: E402
 from models.singletons import drop_singletons  # noqa: E402
 from models.utest import utest  # noqa: E402
@@ -78,15 +79,17 @@ def components(setting, seed, chunk):
         g = simulate_grid(k, setting.params, setting.n_firms, setting.n_years)
         return {c: g[c] for c in cols}
 
-    sim = jax.jit(lambda ks: jax.lax.map(simulate, ks))
-    sim_sums = jax.jit(lambda ks: jax.lax.map(lambda k: {c: v.sum() for c, v in simulate(k).items()}, ks))
+    opts = cpu_compiler_options() if jax.default_backend() == "cpu" else None  # as the engine
+    sim = jax.jit(lambda ks: jax.lax.map(simulate, ks), compiler_options=opts)
+    sim_sums = jax.jit(lambda ks: jax.lax.map(lambda k: {c: v.sum() for c, v in simulate(k).items()}, ks),
+                       compiler_options=opts)
 
     def fit(g):
         m = g["Market"]
         X = jnp.stack([m, m * m, g["scale"], g["age"], g["roa"], g["rdebt"], g["fic"]])
         return fit_grid(g["quality"], X, g["present"], vcovs=("cluster",)).coef
 
-    fit_b = jax.jit(lambda gs: jax.lax.map(fit, gs))
+    fit_b = jax.jit(lambda gs: jax.lax.map(fit, gs), compiler_options=opts)
     panels = jax.block_until_ready(sim(keys))
     jax.block_until_ready(fit_b(panels))
     jax.block_until_ready(sim_sums(keys))

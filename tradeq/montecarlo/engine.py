@@ -13,7 +13,7 @@ the order they run in, on how many replications there are or on how they are chu
 any one can be re-run alone (:func:`run_replications` with ``reps=[r]``).
 
 Batches. For each chunk of replication ids the simulator and every batched estimator run
-as one compiled call over the whole chunk (:func:`_batch`): ``jax.vmap`` (``batch="vmap"``)
+as one compiled call over the whole chunk (:func:`_batch_body`): ``jax.vmap`` (``batch="vmap"``)
 or ``jax.lax.map`` (``batch="map"``, the default on CPU). Both run many panels in one XLA
 program; they differ in bits. A vmapped body is vectorised across the batch, and XLA's
 code for B replications rounds differently for different B (measured: differences of
@@ -43,6 +43,7 @@ it, so an interrupted run or sweep, re-run, computes only the settings that are 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import itertools
 import json
 import logging
@@ -50,7 +51,6 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -61,6 +61,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 import tradeq  # noqa: F401  (float64 JAX)
+from tradeq.cpu_compiler_options import cpu_compiler_options
 from tradeq.host_devices import cpu_devices, request_host_devices
 
 request_host_devices()  # one XLA CPU device per worker (tradeq.host_devices)
@@ -76,7 +77,7 @@ from .studies import Setting, Study, assumptions_hold, stable_hash
 log = logging.getLogger("tradeq")
 
 #: Bump when a change to the engine or estimators changes results, so stale files are not reused.
-RESULT_VERSION = 4  # 2: the simulator's normals from keys.probit; 3: year-major FE fit (last digits); 4: both threefry words used
+RESULT_VERSION = 5  # 2: the simulator's normals from keys.probit; 3: year-major FE fit (last digits); 4: both threefry words used; 5: CPU compiler options (last digits)
 
 #: Default bound on the firm-year cells of one batch (with ``batch="vmap"`` all of them are in
 #: memory at once, a few hundred bytes per cell for the simulator and estimators together).
@@ -134,13 +135,21 @@ def default_batch_mode() -> str:
     return "map" if jax.default_backend() == "cpu" else "vmap"
 
 
-@partial(jax.jit, static_argnames=("n_firms", "n_years", "estimators", "with_panel", "mode"))
-def _batch(skey, reps, params, n_obs, *, n_firms, n_years, estimators, with_panel, mode):
+def _batch_body(skey, reps, params, n_obs, *, n_firms, n_years, estimators, with_panel, mode):
     """Simulate and estimate replications ``reps`` (B,) of one setting: outputs stacked (B, ...)."""
     def one(r):
         return _one(skey, r, params, n_obs, n_firms, n_years, estimators, with_panel)
 
     return jax.lax.map(one, reps) if mode == "map" else jax.vmap(one)(reps)
+
+
+@functools.cache
+def _batch(platform: str) -> Callable:
+    """:func:`_batch_body`, jit-compiled for ``platform`` -- on ``"cpu"`` with the compiler
+    options of :mod:`tradeq.cpu_compiler_options`."""
+    options = cpu_compiler_options() if platform == "cpu" else None
+    return jax.jit(_batch_body, static_argnames=("n_firms", "n_years", "estimators", "with_panel", "mode"),
+                   compiler_options=options)
 
 
 def auto_chunk(setting: Setting, reps: int, max_cells: int = MAX_CELLS) -> int:
@@ -193,8 +202,10 @@ def run_replications(setting: Setting, estimators: Sequence[Estimator], seed: in
         device = getattr(placement, "device", None)
         if device is not None:
             key, rep_ids = jax.device_put((key, rep_ids), device)
-        out = _batch(key, rep_ids, setting.params, n_obs, n_firms=setting.n_firms,
-                     n_years=setting.n_years, estimators=estimators, with_panel=bool(host), mode=mode)
+        platform = device.platform if device is not None else jax.default_backend()
+        out = _batch(platform)(key, rep_ids, setting.params, n_obs, n_firms=setting.n_firms,
+                               n_years=setting.n_years, estimators=estimators, with_panel=bool(host),
+                               mode=mode)
         out = jax.tree_util.tree_map(lambda a: np.asarray(a)[:sel.size], out)
         if progress is not None and not host:
             progress(sel.size)
