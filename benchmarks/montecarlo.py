@@ -34,7 +34,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tradeq  # noqa: E402,F401
-from tradeq.cpu_compiler_options import cpu_compiler_options  # noqa: E402
+from tradeq.cpu_compiler_options import compiler_options_for  # noqa: E402
 from models.grid_fe import fit_grid  # noqa: E402
 from models.singletons import drop_singletons  # noqa: E402
 from models.utest import utest  # noqa: E402
@@ -79,7 +79,7 @@ def components(setting, seed, chunk):
         g = simulate_grid(k, setting.params, setting.n_firms, setting.n_years)
         return {c: g[c] for c in cols}
 
-    opts = cpu_compiler_options() if jax.default_backend() == "cpu" else None  # as the engine
+    opts = compiler_options_for(jax.default_backend())  # as the engine compiles its batches
     sim = jax.jit(lambda ks: jax.lax.map(simulate, ks), compiler_options=opts)
     sim_sums = jax.jit(lambda ks: jax.lax.map(lambda k: {c: v.sum() for c, v in simulate(k).items()}, ks),
                        compiler_options=opts)

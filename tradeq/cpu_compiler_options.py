@@ -51,3 +51,9 @@ def cpu_compiler_options() -> dict[str, object]:
         log.info("XLA CPU compiler options not accepted by this jaxlib (%s); using defaults", err)
         return {}
     return dict(OPTIONS)
+
+
+def compiler_options_for(platform: str) -> dict[str, object] | None:
+    """``compiler_options`` for a ``jax.jit`` that runs on ``platform`` (``"cpu"``,
+    ``"gpu"``, ...): :func:`cpu_compiler_options` on a CPU, none elsewhere."""
+    return cpu_compiler_options() if platform == "cpu" else None

@@ -18,6 +18,11 @@ def test_this_jaxlib_accepts_the_options():
     assert cco.cpu_compiler_options() == cco.OPTIONS
 
 
+def test_options_only_on_a_cpu():
+    assert cco.compiler_options_for("cpu") == cco.cpu_compiler_options()
+    assert cco.compiler_options_for("gpu") is None
+
+
 def test_rejected_options_fall_back_to_none(monkeypatch):
     monkeypatch.setattr(cco, "OPTIONS", {**cco.OPTIONS, "xla_cpu_no_such_option": 1})
     cco.cpu_compiler_options.cache_clear()

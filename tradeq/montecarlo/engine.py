@@ -61,7 +61,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 import tradeq  # noqa: F401  (float64 JAX)
-from tradeq.cpu_compiler_options import cpu_compiler_options
+from tradeq.cpu_compiler_options import compiler_options_for
 from tradeq.host_devices import cpu_devices, request_host_devices
 
 request_host_devices()  # one XLA CPU device per worker (tradeq.host_devices)
@@ -147,9 +147,8 @@ def _batch_body(skey, reps, params, n_obs, *, n_firms, n_years, estimators, with
 def _batch(platform: str) -> Callable:
     """:func:`_batch_body`, jit-compiled for ``platform`` -- on ``"cpu"`` with the compiler
     options of :mod:`tradeq.cpu_compiler_options`."""
-    options = cpu_compiler_options() if platform == "cpu" else None
     return jax.jit(_batch_body, static_argnames=("n_firms", "n_years", "estimators", "with_panel", "mode"),
-                   compiler_options=options)
+                   compiler_options=compiler_options_for(platform))
 
 
 def auto_chunk(setting: Setting, reps: int, max_cells: int = MAX_CELLS) -> int:
