@@ -8,13 +8,17 @@ the same panels in the same run — per replication ``simulate_grid`` (one panel
 -> DataFrame -> ``pf.feols(..., vcov={"CRV1": "firm"})`` -> :func:`models.utest.utest`.
 The two give the same b1, b2 (checked, to the tolerance of pyfixest's default demeaning)
 and the same inverted-U verdicts. Times are wall-clock per replication, with process CPU
-time alongside. Ours: the median of ``--repeat`` timed runs of ``--reps`` replications,
-after one untimed run that compiles (and warms the memory allocator: XLA's temporary
-buffers are fresh ``mmap``s until glibc raises its threshold, which makes the first few runs
-of a process ~20% slower). pyfixest: the mean over its replications after the first (which
-warms numba). The breakdown shows what the simulator and the estimator each cost.
+time alongside. The two are timed in ``--rounds`` rounds, each one timed run of ours
+(``--reps`` replications) followed at once by the pyfixest loop (``--pf-reps``, the first
+untimed), so that both sides of each ratio see the machine in the same state (on a shared
+machine its speed drifts by tens of percent within minutes); the speedup is the median of
+the rounds' ratios. Before the rounds, ours runs once untimed: that compiles, and warms the
+memory allocator (XLA's temporary buffers are fresh ``mmap``s until glibc raises its
+threshold, which makes the first few runs of a process ~20% slower); pyfixest's untimed
+first replication warms numba. The breakdown shows what the simulator and the estimator
+each cost.
 
-    python benchmarks/montecarlo.py [--reps 64] [--repeat 3] [--pf-reps 12] [--firms 5000] [--workers N]
+    python benchmarks/montecarlo.py [--reps 64] [--rounds 3] [--pf-reps 12] [--firms 5000] [--workers N]
 
 The last line is ``speedup=<pyfixest per-replication time / ours>``.
 """
@@ -47,25 +51,14 @@ FORMULA = "quality ~ Market + I(Market**2) + scale + age + roa + rdebt + fic | f
 
 
 def timed(fn, repeat: int = 1):
-    """(result, wall s, cpu s) of the call with the median wall time among ``repeat`` calls,
-    and every call's wall time."""
+    """(result, wall s, cpu s) of the call with the median wall time among ``repeat`` calls."""
     runs = []
     for _ in range(repeat):
         w, c = time.perf_counter(), time.process_time()
         out = fn()
         runs.append((time.perf_counter() - w, time.process_time() - c, out))
-    runs.sort(key=lambda r: r[0])
-    wall, cpu, out = runs[len(runs) // 2]
-    return out, wall, cpu, [r[0] for r in runs]
-
-
-def ours(setting, est, seed, reps, chunk, workers, repeat):
-    def go():
-        raw = run_replications(setting, [est], seed, reps, chunk_size=chunk, workers=workers)
-        records = est.records(raw["est"][est.name], 0.95)
-        return raw, records
-    go()  # compile, warm up
-    return timed(go, repeat)
+    wall, cpu, out = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+    return out, wall, cpu
 
 
 def components(setting, seed, chunk):
@@ -93,8 +86,8 @@ def components(setting, seed, chunk):
     panels = jax.block_until_ready(sim(keys))
     jax.block_until_ready(fit_b(panels))
     jax.block_until_ready(sim_sums(keys))
-    _, ws, cs, _ = timed(lambda: jax.block_until_ready(sim_sums(keys)), 3)
-    _, wf, cf, _ = timed(lambda: jax.block_until_ready(fit_b(panels)), 3)
+    _, ws, cs = timed(lambda: jax.block_until_ready(sim_sums(keys)), 3)
+    _, wf, cf = timed(lambda: jax.block_until_ready(fit_b(panels)), 3)
     return ws / chunk, cs / chunk, wf / chunk, cf / chunk
 
 
@@ -130,7 +123,7 @@ def main() -> None:
     ap.add_argument("--firms", type=int, default=5000)
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--reps", type=int, default=64)
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs of ours (the median is reported)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of (ours, pyfixest) timings; medians reported")
     ap.add_argument("--pf-reps", type=int, default=12)
     ap.add_argument("--chunk", type=int, default=16)
     ap.add_argument("--workers", type=int, default=None)
@@ -142,19 +135,31 @@ def main() -> None:
     est = FixedEffects(vcovs=("cluster",))
     print(f"panel: {args.firms:,} firms x {args.years} years; jax {jax.__version__}, {os.cpu_count()} CPUs")
 
-    (raw, (records, tests)), wall, cpu, walls = ours(setting, est, args.seed, args.reps, args.chunk,
-                                                     args.workers, args.repeat)
-    per_ours = wall / args.reps
+    def go():
+        raw = run_replications(setting, [est], args.seed, args.reps, chunk_size=args.chunk, workers=args.workers)
+        return raw, est.records(raw["est"][est.name], 0.95)
+
+    go()  # compile, warm up
+    rounds = []
+    for _ in range(args.rounds):
+        (raw, (records, tests)), wall, cpu = timed(go)
+        res, per_pf, pf_sim, pf_fit, pf_cpu = pyfixest_loop(setting, args.seed, args.pf_reps, args.backend)
+        rounds.append({"ours": wall / args.reps, "ours_cpu": cpu / args.reps, "pf": per_pf, "pf_sim": pf_sim,
+                       "pf_fit": pf_fit, "pf_cpu": pf_cpu, "ratio": per_pf / (wall / args.reps)})
+    med = {k: float(np.median([r[k] for r in rounds])) for k in rounds[0]}
     ws, cs, wf, cf = components(setting, args.seed, args.chunk)
-    runs = ", ".join(f"{1e3 * w / args.reps:.2f}" for w in walls)
-    print(f"ours     : {1e3 * per_ours:8.2f} ms/rep wall ({1e3 * cpu / args.reps:.2f} ms CPU), {args.reps} reps, "
-          f"chunk {args.chunk}; median of {args.repeat} runs ({runs})")
+
+    def listed(key, scale=1e3):
+        return ", ".join(f"{scale * r[key]:.2f}" for r in rounds)
+
+    print(f"ours     : {1e3 * med['ours']:8.2f} ms/rep wall ({1e3 * med['ours_cpu']:.2f} ms CPU), {args.reps} reps, "
+          f"chunk {args.chunk}; median of {args.rounds} rounds ({listed('ours')})")
     print(f"           simulate {1e3 * ws:.2f} ms wall ({1e3 * cs:.2f} CPU), estimate + clustered SE "
           f"{1e3 * wf:.2f} ms wall ({1e3 * cf:.2f} CPU) per rep, one batch on one device")
-
-    res, per_pf, pf_sim, pf_fit, pf_cpu = pyfixest_loop(setting, args.seed, args.pf_reps, args.backend)
-    print(f"pyfixest : {1e3 * per_pf:8.2f} ms/rep wall ({1e3 * pf_cpu:.2f} ms CPU; {args.backend} demeaner; "
-          f"simulate + DataFrame {1e3 * pf_sim:.2f}, feols + utest {1e3 * pf_fit:.2f}), {args.pf_reps - 1} reps")
+    print(f"pyfixest : {1e3 * med['pf']:8.2f} ms/rep wall ({1e3 * med['pf_cpu']:.2f} ms CPU; {args.backend} demeaner; "
+          f"simulate + DataFrame {1e3 * med['pf_sim']:.2f}, feols + utest {1e3 * med['pf_fit']:.2f}), "
+          f"{args.pf_reps - 1} reps; median of {args.rounds} rounds ({listed('pf')})")
+    print(f"rounds   : pyfixest / ours per round {listed('ratio', 1.0)} (each round times both, back to back)")
     b_ours = raw["est"]["fe"]["coef"][: len(res)]
     b_pf = np.array([b for b, _ in res])
     err = float(np.max(np.abs(b_ours - b_pf) / np.abs(b_pf)))
@@ -165,9 +170,9 @@ def main() -> None:
           f"same inverted-U verdicts: {same_test}")
     if err > 1e-4 or not same_test:
         raise SystemExit("ours and the pyfixest loop disagree")
-    print(f"estimator only: pyfixest feols + utest / our estimate + SE = {pf_fit / wf:.1f}x; "
-          f"CPU time per replication, whole loop: {pf_cpu / (cpu / args.reps):.1f}x")
-    print(f"speedup={per_pf / per_ours:.1f}")
+    print(f"estimator only: pyfixest feols + utest / our estimate + SE = {med['pf_fit'] / wf:.1f}x; "
+          f"CPU time per replication, whole loop: {med['pf_cpu'] / med['ours_cpu']:.1f}x")
+    print(f"speedup={med['ratio']:.1f}")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ import jax.numpy as jnp
 import tradeq  # noqa: F401  (float64 in JAX)
 
 from . import vcov as V
+from .grid_reduce import grid_total
 
 ABSORB = ("none", "firm", "firm_year")
 GRID_VCOVS = ("iid", "hc1", "cluster", "twoway", "cluster_outer")
@@ -120,7 +121,7 @@ def drop_singletons_grid(mask: jax.Array, absorb: str = "firm_year") -> jax.Arra
     def body(state):
         keep, _ = state
         new = step(keep)
-        return new, jnp.any(new != keep)
+        return new, grid_total(new != keep, "any")
 
     keep, _ = jax.lax.while_loop(cond, body, (mask, jnp.asarray(True)))
     return keep
@@ -163,7 +164,7 @@ def _project(M: jax.Array, keep: jax.Array, absorb: str) -> _Projection:
     if absorb == "none":
         # The intercept, partialled out: demeaning over the kept cells (exact by FWL for
         # the slopes and their variances, and better conditioned than a column of ones).
-        mean = jnp.sum(M * w, axis=(1, 2)) / jnp.maximum(jnp.sum(w), 1.0)
+        mean = jnp.sum(M * w, axis=(1, 2)) / jnp.maximum(grid_total(w), 1.0)
         Mt = w * (M - mean[:, None, None])
     else:
         n_i = jnp.sum(w, axis=0)
@@ -252,9 +253,9 @@ def fit_grid(
     # u = y" - X" b = c'M" with c = (1, -b): one combination of the columns.
     c = jnp.concatenate([jnp.ones(1, X.dtype), -coef])
     u = jnp.einsum("j,jtf->tf", c, P.Mt) - _year_part(P, w, c)  # (T, F), zero outside the sample
-    rss = jnp.sum(u * u)
+    rss = grid_total(u * u)
 
-    N = jnp.sum(w)
+    N = grid_total(w)
     n_i, n_t = jnp.sum(w, axis=0), jnp.sum(w, axis=1)
     G_f = jnp.sum(n_i > 0).astype(X.dtype)
     G_y = jnp.sum(n_t > 0).astype(X.dtype)

@@ -74,6 +74,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from models.grid_reduce import grid_total
 from tradeq.dgp.keys import NORMAL, UNIFORM, base_key, derive_key, draw_streams
 
 # --------------------------------------------------------------------------------------
@@ -559,8 +560,9 @@ def firm_age(params: FirmPanelParams, z_age: jax.Array,
 
 
 def _masked_standardise(x: jax.Array, w: jax.Array) -> jax.Array:
-    mean = jnp.sum(w * x) / jnp.sum(w)
-    sd = jnp.sqrt(jnp.sum(w * (x - mean) ** 2) / jnp.sum(w))
+    n = grid_total(w)
+    mean = grid_total(w * x) / n
+    sd = jnp.sqrt(grid_total(w * (x - mean) ** 2) / n)
     return (x - mean) / jnp.where(sd > 0, sd, 1.0)
 
 
@@ -621,7 +623,7 @@ def controls(params: FirmPanelParams, z_firm: jax.Array, z_within: jax.Array,
     w = present.astype(jnp.float64)
     z_m = _masked_standardise(market, w)
     z_a = _masked_standardise(age, w)
-    corr = _control_correlation(params, jnp.sum(w * z_m * z_a) / jnp.sum(w))
+    corr = _control_correlation(params, grid_total(w * z_m * z_a) / grid_total(w))
     r, c_xo, c_xx = corr[0, 1], corr[2:, :2], corr[2:, 2:]
     inv_oo = jnp.array([[1.0, -r], [-r, 1.0]]) / (1.0 - r**2)
     loadings = c_xo @ inv_oo
@@ -657,7 +659,7 @@ def effects(params: FirmPanelParams, z_firm: jax.Array, z_year: jax.Array, marke
     all present firm-years.
     """
     w = present.astype(jnp.float64)  # (T, F)
-    overall = jnp.sum(w * market) / jnp.sum(w)
+    overall = grid_total(w * market) / grid_total(w)
     firm_mean = jnp.sum(w * market, axis=0) / jnp.maximum(jnp.sum(w, axis=0), 1.0)
     n_year = jnp.sum(w, axis=1)
     year_mean = jnp.where(n_year > 0, jnp.sum(w * market, axis=1) / jnp.maximum(n_year, 1.0),

@@ -35,6 +35,7 @@ import numpy as np
 from scipy import stats
 
 from models.grid_fe import fit_grid, within_grid
+from models.grid_reduce import grid_total
 from models.mediation import ols_from_crossproducts, sobel
 from tradeq.dgp.firm_panel import CONTROLS, N_PROVINCES, FirmPanelParams
 
@@ -119,7 +120,7 @@ def _core_design(panel: Mapping[str, jax.Array], controls: tuple[str, ...]) -> j
 def _sample_range(x: jax.Array, keep: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Min and max of ``x`` over the kept cells (the inverted-U test's default interval,
     as :func:`tradeq.pipeline.core_range`: the estimation sample after singletons)."""
-    return jnp.min(jnp.where(keep, x, jnp.inf)), jnp.max(jnp.where(keep, x, -jnp.inf))
+    return grid_total(jnp.where(keep, x, jnp.inf), "min"), grid_total(jnp.where(keep, x, -jnp.inf), "max")
 
 
 # ---------------------------------------------------------------------------------------
