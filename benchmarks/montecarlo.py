@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 import tradeq  # noqa: E402,F401
 from tradeq.cpu_compiler_options import compiler_options_for  # noqa: E402
 from models.grid_fe import fit_grid  # noqa: E402
+from models.grid_reduce import grid_total  # noqa: E402
 from models.singletons import drop_singletons  # noqa: E402
 from models.utest import utest  # noqa: E402
 from tradeq.dgp.firm_panel import FirmPanelParams, grid_to_frame, simulate_grid  # noqa: E402
@@ -74,7 +75,7 @@ def components(setting, seed, chunk):
 
     opts = compiler_options_for(jax.default_backend())  # as the engine compiles its batches
     sim = jax.jit(lambda ks: jax.lax.map(simulate, ks), compiler_options=opts)
-    sim_sums = jax.jit(lambda ks: jax.lax.map(lambda k: {c: v.sum() for c, v in simulate(k).items()}, ks),
+    sim_sums = jax.jit(lambda ks: jax.lax.map(lambda k: {c: grid_total(v) for c, v in simulate(k).items()}, ks),
                        compiler_options=opts)
 
     def fit(g):
