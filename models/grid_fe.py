@@ -164,7 +164,7 @@ def _project(M: jax.Array, keep: jax.Array, absorb: str) -> _Projection:
     if absorb == "none":
         # The intercept, partialled out: demeaning over the kept cells (exact by FWL for
         # the slopes and their variances, and better conditioned than a column of ones).
-        mean = jnp.sum(M * w, axis=(1, 2)) / jnp.maximum(grid_total(w), 1.0)
+        mean = jax.vmap(grid_total)(M * w) / jnp.maximum(grid_total(w), 1.0)
         Mt = w * (M - mean[:, None, None])
     else:
         n_i = jnp.sum(w, axis=0)
