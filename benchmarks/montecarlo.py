@@ -2,8 +2,9 @@
 firm + year FE inverted-U model with firm-clustered SEs, run the Lind–Mehlum test.
 
 Ours: the engine's batched path (:func:`tradeq.montecarlo.engine.run_replications`: the
-simulator and :mod:`models.grid_fe` vmapped over a chunk of replications, chunks on
-``--workers`` threads) plus the vectorised inverted-U test. Reference: a pyfixest loop on
+simulator and :mod:`models.grid_fe` batched over a chunk of replications -- ``lax.map`` on
+a CPU, compiled with :mod:`tradeq.cpu_compiler_options` -- and chunks on ``--workers``
+threads, each on its own XLA CPU device) plus the vectorised inverted-U test. Reference: a pyfixest loop on
 the same panels in the same run — per replication ``simulate_grid`` (one panel, same key)
 -> DataFrame -> ``pf.feols(..., vcov={"CRV1": "firm"})`` -> :func:`models.utest.utest`.
 The two give the same b1, b2 (checked, to the tolerance of pyfixest's default demeaning)
