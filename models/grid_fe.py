@@ -171,6 +171,10 @@ def _project(M: jax.Array, keep: jax.Array, absorb: str) -> _Projection:
         inv_i = jnp.where(n_i > 0, 1.0 / jnp.where(n_i > 0, n_i, 1.0), 0.0)
         firm_mean = jnp.sum(M * w, axis=1) * inv_i  # (p, F)
         Mt = w * (M - firm_mean[:, None, :])
+    # Written out once: left to itself, XLA computes M~ twice, once in this (p, T, F)
+    # shape and once in the flattened one of the product below (measured on one CPU core,
+    # the simulate-and-fit replication of a 5,000 x 10 panel: 0.4 ms faster with it).
+    Mt = jax.lax.optimization_barrier(Mt)
     flat = Mt.reshape(p, -1)
     gram = flat @ flat.T
     zero_T, zero_F = jnp.zeros((p, w.shape[0]), M.dtype), jnp.zeros((p, w.shape[1]), M.dtype)

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Mapping
@@ -336,6 +337,9 @@ class FirmPanelParams:
             check(0.0 <= getattr(self, name) <= 1.0, f"{name} must lie in [0, 1]")
         check(self.spell_shape > 0 and self.spell_scale > 0,
               "spell_shape and spell_scale must be positive")
+        check(self.age_max <= math.log(AGE_TABLE_SIZE),
+              f"age_max must be at most ln({AGE_TABLE_SIZE}) = {math.log(AGE_TABLE_SIZE):.3f} "
+              f"(ages are tabulated up to {AGE_TABLE_SIZE - 1} years)")
         check(self.market_softness > 0, "market_softness must be positive")
         check(self.market_min < self.market_max, "market_min must be below market_max")
         check(self.roa_min < self.roa_median and self.fic_min < self.fic_median,
@@ -510,7 +514,9 @@ def presence(params: FirmPanelParams, u_centre: jax.Array, u_length: jax.Array, 
     probability zero and the size is exact.
     """
     c = -0.5 + n_years * u_centre
-    h = params.spell_scale * (-jnp.log1p(-u_length)) ** (1.0 / params.spell_shape)
+    # x^(1/k) as exp(ln(x) / k), and ln(1 - U) for log1p(-U) (1 - U is exact for these
+    # uniforms): the same values, at a fraction of XLA's CPU cost for pow and log1p
+    h = params.spell_scale * jnp.exp(jnp.log(-jnp.log(1.0 - u_length)) / params.spell_shape)
     years = jnp.arange(n_years)
     dist = jnp.abs(years[:, None] - c[None, :])
     nearest = years[:, None] == jnp.argmin(dist, axis=0)[None, :]
@@ -541,6 +547,12 @@ def market_index(params: FirmPanelParams, z_common: jax.Array, z_province: jax.A
     return jnp.maximum(ceiled, params.market_min)
 
 
+#: Whole ages 0..AGE_TABLE_SIZE-1 have their ln(age + 1) tabulated (see :func:`firm_age`);
+#: ``age_max`` may not exceed ln(AGE_TABLE_SIZE), so older firms are capped either way.
+AGE_TABLE_SIZE = 1024
+_LOG_AGE = np.log1p(np.arange(AGE_TABLE_SIZE, dtype=np.float64))
+
+
 def firm_age(params: FirmPanelParams, z_age: jax.Array,
              present: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Founding year offset (n_firms,) and age = ln(t - founding + 1) (n_years, n_firms).
@@ -549,14 +561,20 @@ def firm_age(params: FirmPanelParams, z_age: jax.Array,
     age_entry_log_sd)`` (floored to whole years); founding = first present year - A_i, so
     age >= 0 in every present year; age is capped at ``age_max`` (Table 2). The offset is
     relative to the first sample year (founding year = year0 + offset).
+
+    Ages are whole years, so ln(age + 1) is looked up in a table of ``AGE_TABLE_SIZE``
+    entries rather than computed per cell (XLA's double-precision log on a CPU cost more
+    than the rest of this function); ages past the table are capped at ``age_max <=
+    ln(AGE_TABLE_SIZE)`` anyway (:meth:`FirmPanelParams.validate`).
     """
     n_years = present.shape[0]
     first = jnp.argmax(present, axis=0)
     log_a = params.age_entry_log_mean + params.age_entry_log_sd * z_age
     entry_age = jnp.floor(jnp.clip(jnp.exp(log_a) - 1.0, 0.0, None))
     founding = first - entry_age
-    years_old = jnp.clip(jnp.arange(n_years)[:, None] - founding[None, :], 0.0, None)
-    return founding, jnp.minimum(jnp.log(years_old + 1.0), params.age_max)
+    years_old = jnp.clip(jnp.arange(n_years)[:, None] - founding[None, :], 0.0, AGE_TABLE_SIZE - 1)
+    log_age = jnp.asarray(_LOG_AGE)[years_old.astype(jnp.int32)]
+    return founding, jnp.minimum(log_age, params.age_max)
 
 
 def _masked_standardise(x: jax.Array, w: jax.Array) -> jax.Array:

@@ -8,6 +8,7 @@ Every statistical test is seeded; tolerances are justified next to them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 
 import tradeq  # noqa: F401  (enables float64 before any JAX array exists)
@@ -451,6 +452,18 @@ def test_age_follows_founding_year(tiny):
     expected = np.minimum(np.log(df["year"] - founding + 1), 3.85)
     np.testing.assert_allclose(df["age"], expected, atol=1e-12)
     assert (df["year"] >= founding).all()
+
+
+def test_age_table_reaches_the_largest_allowed_cap():
+    # old firms (entry ages in the hundreds) under the highest cap the age table allows
+    p = FirmPanelParams.from_dict({"age_entry_log_mean": 5.5, "age_entry_log_sd": 1.0, "age_max": math.log(1024)})
+    g = simulate_grid(base_key(12), p, 400, 5)
+    years_old = np.arange(5)[:, None] - np.asarray(g["founding"])[None, :]
+    expected = np.minimum(np.log(np.maximum(years_old, 0) + 1.0), math.log(1024))
+    np.testing.assert_allclose(np.asarray(g["age"]), expected, atol=1e-12)
+    assert (years_old > 1023).any() and (years_old < 1023).any()
+    with pytest.raises(ValueError, match="age_max must be at most"):
+        FirmPanelParams.from_dict({"age_max": 7.0})
 
 
 def test_draw_streams_are_prefix_stable():

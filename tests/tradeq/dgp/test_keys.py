@@ -87,12 +87,16 @@ def test_skipped_slots_leave_the_others_unchanged():
 
 
 def test_probit_matches_scipy():
-    u = np.concatenate([np.linspace(1e-7, 1 - 1e-7, 100_001), [0.5, 2.0**-32, 1 - 2.0**-32]])
-    z, ref = np.asarray(probit(jnp.asarray(u))), ndtri(u)
+    # a grid over all words, the extremes and both sides of the middle
+    bits = np.concatenate([np.linspace(0, 2**32 - 1, 200_001), [0, 1, 2**31 - 2, 2**31 - 1, 2**31, 2**31 + 1,
+                                                                2**32 - 2, 2**32 - 1]]).astype(np.uint32)
+    u = uniform(bits)
+    z = np.asarray(probit(jnp.asarray(bits)))
+    assert z.dtype == np.float32 and np.all(np.isfinite(z))
+    z, ref = z.astype(np.float64), ndtri(u)
     central = np.abs(ref) < 5.3
     np.testing.assert_allclose(z[central], ref[central], rtol=5e-7, atol=1e-7)
     np.testing.assert_allclose(z[~central], ref[~central], rtol=5e-4)
-    assert z.dtype == np.float64 and np.all(np.isfinite(z))
     np.testing.assert_array_equal(np.sign(z), np.sign(u - 0.5))
 
 
