@@ -784,7 +784,11 @@ def simulate_grid(key: jax.Array, params: FirmPanelParams, n_firms: int, n_years
     market = by_province(market_py, firms["province"])
 
     founding, age = firm_age(params, s["age"], present)
-    x = controls(params, s["controls_firm"], s["controls_within"], market, age, present)
+    # Written out once: fused into their consumers, each control would be recomputed in
+    # every one, quality's included -- roa's and fic's exp twice per cell (measured on one
+    # CPU core, the simulate-and-fit replication of a 5,000 x 10 panel: 0.25 ms faster).
+    x = jax.lax.optimization_barrier(controls(params, s["controls_firm"], s["controls_within"], market, age,
+                                              present))
     firm_effect, year_effect = effects(params, s["firm_effect"], s["year_effect"], market,
                                        present)
     error = errors(params, s["error"], s.get("province_year_shock"), x["scale"], firms["province"])
