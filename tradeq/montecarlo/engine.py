@@ -18,9 +18,10 @@ or ``jax.lax.map`` (``batch="map"``, the default on CPU). Both run many panels i
 program; they differ in bits. A vmapped body is vectorised across the batch, and XLA's
 code for B replications rounds differently for different B (measured: differences of
 ~1e-13 relative between chunk sizes 1, 2, 3, 5, 7 and 12 in the double-precision
-arithmetic, ~1e-7 in the simulator's single-precision probit,
-:func:`tradeq.dgp.keys.probit`), so with vmap a replication's numbers depend, in the last
-digits, on the chunk it ran in. ``lax.map`` compiles the body for one replication and loops over the
+arithmetic, ~1e-7 in the simulator's single-precision AR(1) of the controls'
+innovations, :func:`tradeq.dgp.firm_panel.controls`, hence ~1e-7 of their scale in the
+estimates), so with vmap a replication's numbers depend, at that level, on the chunk
+it ran in. ``lax.map`` compiles the body for one replication and loops over the
 chunk inside the program: every replication is computed by the same code whatever the
 chunk size, so results are bit-identical for any chunking and a replication re-run alone
 reproduces its batch value exactly. On CPU it is also no slower (measured per replication
@@ -77,7 +78,7 @@ from .studies import Setting, Study, assumptions_hold, stable_hash
 log = logging.getLogger("tradeq")
 
 #: Bump when a change to the engine or estimators changes results, so stale files are not reused.
-RESULT_VERSION = 7  # 2: the simulator's normals from keys.probit; 3: year-major FE fit (last digits); 4: both threefry words used; 5: CPU compiler options (last digits); 6: two-stage panel sums (last digits); 7: float32 probit, tabulated ln(age + 1)
+RESULT_VERSION = 7  # 2: the simulator's normals from keys.probit; 3: year-major FE fit (last digits); 4: both threefry words used; 5: CPU compiler options (last digits); 6: two-stage panel sums (last digits); 7: float32 probit and controls' AR(1), tabulated ln(age + 1)
 
 #: Default bound on the firm-year cells of one batch (with ``batch="vmap"`` all of them are in
 #: memory at once, a few hundred bytes per cell for the simulator and estimators together).

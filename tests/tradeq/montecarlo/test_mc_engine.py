@@ -37,11 +37,15 @@ def test_single_replication_rerun_alone(fe_batch):
 
 
 def test_vmap_batches_agree_to_rounding(fe_batch):
-    """With batch="vmap" XLA vectorises across the chunk: equal up to the last digits."""
+    """With batch="vmap" XLA vectorises across the chunk: equal up to rounding -- in the
+    single-precision AR(1) of the controls' innovations (firm_panel.controls), which a
+    batched product rounds differently (~1e-7 relative), so the estimates differ by ~1e-7 of
+    their scale (more, relatively, for a coefficient near zero)."""
     for chunk in (5, 12):
         out = run_replications(SETTING, [FE], seed=SEED, reps=REPS, chunk_size=chunk, batch="vmap")
         for x, y in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(fe_batch)):
-            np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-15)
+            x, y = np.asarray(x, float), np.asarray(y, float)
+            np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6 * np.max(np.abs(y)))
 
 
 def test_workers_do_not_change_results(fe_batch):
