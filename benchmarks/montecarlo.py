@@ -19,7 +19,7 @@ threshold, which makes the first few runs of a process ~20% slower); pyfixest's 
 first replication warms numba. The breakdown shows what the simulator and the estimator
 each cost.
 
-    python benchmarks/montecarlo.py [--reps 64] [--rounds 3] [--pf-reps 12] [--firms 5000] [--workers N]
+    python benchmarks/montecarlo.py [--reps 64] [--rounds 7] [--pf-reps 12] [--firms 5000] [--workers N]
 
 The last line is ``speedup=<pyfixest per-replication time / ours>``.
 """
@@ -125,7 +125,7 @@ def main() -> None:
     ap.add_argument("--firms", type=int, default=5000)
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--reps", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=3, help="rounds of (ours, pyfixest) timings; medians reported")
+    ap.add_argument("--rounds", type=int, default=7, help="rounds of (ours, pyfixest) timings; medians reported")
     ap.add_argument("--pf-reps", type=int, default=12)
     ap.add_argument("--chunk", type=int, default=16)
     ap.add_argument("--workers", type=int, default=None)

@@ -78,7 +78,7 @@ from .studies import Setting, Study, assumptions_hold, stable_hash
 log = logging.getLogger("tradeq")
 
 #: Bump when a change to the engine or estimators changes results, so stale files are not reused.
-RESULT_VERSION = 7  # 2: the simulator's normals from keys.probit; 3: year-major FE fit (last digits); 4: both threefry words used; 5: CPU compiler options (last digits); 6: two-stage panel sums (last digits); 7: float32 probit and controls' AR(1), tabulated ln(age + 1)
+RESULT_VERSION = 7  # 2: the simulator's normals from keys.probit; 3: year-major FE fit (last digits); 4: both threefry words used; 5: CPU compiler options (last digits); 6: two-stage panel sums (last digits); 7: float32 probit and controls, tabulated ln(age + 1)
 
 #: Default bound on the firm-year cells of one batch (with ``batch="vmap"`` all of them are in
 #: memory at once, a few hundred bytes per cell for the simulator and estimators together).
