@@ -665,18 +665,19 @@ def controls(params: FirmPanelParams, z_firm: jax.Array, z_within: jax.Array,
     chol = _small_cholesky(c_xx - loadings @ c_xo.T)
 
     share = jnp.stack([getattr(params, f"{c}_within") for c in _COPULA_CONTROLS])[:, None]
-    z_within = z_within.astype(jnp.float32)  # (T, 4, F); as drawn
-    within = ar1(z_within, params.rho_x)
-    eps = (_in_dtype(jnp.sqrt(1.0 - share), z_within) * z_firm.astype(jnp.float32)
-           + _in_dtype(jnp.sqrt(share), z_within) * within)  # (T, 4, F)
-    z_m, z_a = z_m.astype(jnp.float32), z_a.astype(jnp.float32)
+    f32 = jnp.float32
+    firm_w, within_w = jnp.sqrt(1.0 - share).astype(f32), jnp.sqrt(share).astype(f32)
+    loadings, chol = loadings.astype(f32), chol.astype(f32)
+    z_m, z_a = z_m.astype(f32), z_a.astype(f32)
+    within = ar1(z_within.astype(f32), params.rho_x)  # the innovations as drawn
+    eps = firm_w * z_firm.astype(f32) + within_w * within  # (T, 4, F)
     out = {}
     for j, name in enumerate(_COPULA_CONTROLS):
         # row j of B (z_m, z_a) + L eps, written out (L is lower triangular; four (T, F)
         # planes fuse into one pass where a (.., 4) @ (4, 4) product would not)
-        latent = _in_dtype(loadings[j, 0], z_m) * z_m + _in_dtype(loadings[j, 1], z_m) * z_a
+        latent = loadings[j, 0] * z_m + loadings[j, 1] * z_a
         for i in range(j + 1):
-            latent = latent + _in_dtype(chol[j, i], z_m) * eps[:, i]
+            latent = latent + chol[j, i] * eps[:, i]
         med, sd, lo = (getattr(params, f"{name}_{k}") for k in ("median", "sd", "min"))
         if name in ("roa", "fic"):
             out[name] = _shifted_lognormal(latent, med, sd, lo)
