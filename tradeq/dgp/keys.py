@@ -92,8 +92,10 @@ def counter_words(key: jax.Array, counters: jax.Array) -> tuple[jax.Array, jax.A
     drawn (or skipped) independently."""
     k1, k2 = jax.random.key_data(key)
     counters = counters.astype(jnp.uint32)
-    # One barrier for both words: hashed once, in one pass (left to itself, XLA fuses
-    # the hash into each word's consumers and computes it twice).
+    # Both words written out behind one barrier: each is then one pass over the counters
+    # (XLA's CPU fusions have one output, so each of the two passes runs the hash; see the
+    # module docstring). Left to itself, XLA fuses the hash into every consumer of the
+    # words and recomputes it there (measured: the replication 0.5 ms slower).
     return jax.lax.optimization_barrier(threefry2x32(k1, k2, jnp.zeros_like(counters), counters))
 
 

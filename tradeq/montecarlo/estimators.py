@@ -7,8 +7,9 @@ An estimator has up to four parts (:class:`Estimator`):
   DGP parameters (traced per replication, so truths drawn from a prior work too);
 * ``batched(panel, params, key)`` — pure JAX on one simulated panel (the dict of
   year-major (T, F) arrays from :func:`tradeq.dgp.firm_panel.simulate_grid`); the engine
-  ``vmap``s it together with the simulator. Or, for estimators that cannot be traced (MCMC, say), ``host = True``
-  and ``run(panel, params, key)`` is called once per replication on NumPy arrays;
+  batches it together with the simulator (``lax.map`` on a CPU, ``vmap`` elsewhere). Or,
+  for estimators that cannot be traced (MCMC, say), ``host = True`` and ``run(panel,
+  params, key)`` is called once per replication on NumPy arrays;
 * ``records(raw, level)`` — from the outputs stacked over R replications, the
   :class:`EstimateRecord` (estimates, standard errors, interval bounds, each (R,)) and
   :class:`TestRecord` (rejections, (R,) bool) the metrics are computed from;
