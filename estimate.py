@@ -9,7 +9,7 @@ Pipeline: config → panel → design (arrays) → FE fit → inverted-U test �
 Other analyses (``model.kind``: baseline, lags, mediation, heterogeneity) run through
 :mod:`tradeq.analyses`; the paper's tables are experiments:
 
-    python estimate.py +experiment=table6                # Table 6 layout on a synthetic panel with its truth
+    python estimate.py experiment=table6                # Table 6 layout on a synthetic panel with its truth
     python estimate.py model=mediation data=file data.path=f.csv model.outcome=y model.treatment=x model.mediator=m
 """
 
@@ -24,11 +24,11 @@ import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-import tradeq  # noqa: F401  (float64 JAX before any array)
-from tradeq.cli import quote_formula_overrides
-from tradeq.config import register_configs, value
+import tradeq
 from tradeq import pipeline
 from tradeq.atomic import write_netcdf, write_text
+from tradeq.cli import quote_formula_overrides
+from tradeq.config import register_configs, value
 from tradeq.report.outputs import utest_rows, write_run, write_tables
 from tradeq.report.tables import TableColumn
 from tradeq.runinfo import Timings, git_commit, package_versions
@@ -39,6 +39,7 @@ register_configs()
 
 @hydra.main(version_base=None, config_path="conf", config_name="estimate")
 def main(cfg: DictConfig) -> None:
+    tradeq.setup_runtime()  # here too: launcher workers (joblib, submitit) import this module, not run it
     try:
         run(cfg, Path(HydraConfig.get().runtime.output_dir))
     except (pipeline.DataError, pipeline.ConfigError) as exc:
@@ -101,5 +102,6 @@ def run_fe(cfg: DictConfig, run_dir: Path) -> None:
 
 
 if __name__ == "__main__":
+    tradeq.setup_runtime()  # float64 JAX and host devices, before any array exists
     sys.argv = quote_formula_overrides(sys.argv)
     main()

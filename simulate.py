@@ -28,7 +28,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-import tradeq  # noqa: F401  (float64 JAX before any array)
+import tradeq
 from tradeq import pipeline
 from tradeq.atomic import write_json, write_text, write_with
 from tradeq.config import register_configs
@@ -81,6 +81,7 @@ def run_study(cfg: DictConfig, run_dir: Path) -> None:
 
 @hydra.main(version_base=None, config_path="conf", config_name="simulate")
 def main(cfg: DictConfig) -> None:
+    tradeq.setup_runtime()  # here too: launcher workers (joblib, submitit) import this module, not run it
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     if cfg.study.name != "none":
         return run_study(cfg, run_dir)
@@ -104,4 +105,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    tradeq.setup_runtime()  # float64 JAX and host devices, before any array exists
     main()

@@ -6,8 +6,8 @@
    year effects, East/Central/West x SOE/non-SOE groups with their own b1_g, b2_g; SOE ~4%)
    from :func:`tradeq.dgp.firm_panel.simulate_firm_panel` (a small numpy generator if that
    module is unavailable).
-2. Ours: :func:`models.bayes.fit_bayes` (NumPyro, sufficient statistics, slopes integrated
-   out: :mod:`models.bayes.collapsed`), 4 chains x 1000 warm-up + 1000 draws, in this fresh
+2. Ours: :func:`tradeq.models.bayes.fit_bayes` (NumPyro, sufficient statistics, slopes integrated
+   out: :mod:`tradeq.models.bayes.collapsed`), 4 chains x 1000 warm-up + 1000 draws, in this fresh
    process: the wall time includes the within transformation, JIT compilation and
    sampling. Then the same call again, and the joint non-centred sampler
    (``collapse=False``) on the same data for context.
@@ -21,7 +21,7 @@
 
 ESS/s = the smallest bulk ESS over all b1_g, b2_g per second of *sampling*: the sampler
 call's wall time less its one-off compilation (XLA's compile time for ours, measured by
-:func:`tradeq.compile_clock.compile_clock`; for PyMC the call's time outside its own
+:func:`tradeq.models.compile_clock.compile_clock`; for PyMC the call's time outside its own
 sampling-loop clock, i.e. compiling the model and starting the chains) -- the usual
 definition, the same for every sampler, and the one that grows with data size and draws.
 End-to-end figures (fresh process: within transformation, compilation, sampling, DataTree;
@@ -45,11 +45,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import models.bayes  # noqa: E402,F401  (sets the XLA CPU device count before JAX starts)
 import numpy as np  # noqa: E402
 
-import tradeq  # noqa: E402,F401
-from tradeq.design import Design  # noqa: E402
+import tradeq  # noqa: E402
+
+tradeq.setup_runtime()  # host devices for parallel chains and float64, before JAX starts
+
+from tradeq.models.design import Design  # noqa: E402
 
 N_FIRMS, N_YEARS, N_OBS = 120_000, 10, 594_596
 CORE = "Market"
@@ -118,7 +120,7 @@ def slope_ess(post) -> tuple[float, float]:
 
 
 def run_ours(design, groups, names, **kw) -> dict:
-    from models.bayes import fit_bayes
+    from tradeq.models.bayes import fit_bayes
 
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -152,8 +154,8 @@ def firm_subset(design, groups, n_rows: int, min_rows: int = 40) -> np.ndarray:
 
 def pymc_child(npz: str, sampler: str, out: str) -> None:
     """In a child process: the row-level PyMC model on the saved within-transformed rows."""
-    from models.bayes.pymc_model import build_model, sample_pymc
-    from models.bayes.priors import PriorScales
+    from tradeq.models.bayes.priors import PriorScales
+    from tradeq.models.bayes.pymc_model import build_model, sample_pymc
 
     d = np.load(npz, allow_pickle=False)
     meta = json.loads(str(d["meta"]))
@@ -177,7 +179,7 @@ def pymc_child(npz: str, sampler: str, out: str) -> None:
 
 
 def run_pymc(design, groups, names, rows, sampler: str, timeout: float, tmp: Path) -> dict | None:
-    from models.bayes.design import build_group_design, sufficient_stats
+    from tradeq.models.bayes.design import build_group_design
 
     sub = Design(
         y=design.y[rows], X=design.X[rows], x_names=design.x_names, fe=design.fe[rows], fe_names=design.fe_names,

@@ -1,6 +1,6 @@
 """Benchmark: firm + year FE regression with firm-clustered SEs on a paper-sized panel.
 
-Compares ``models.fixed_effects`` (array core ``fit_fe`` and end-to-end ``feols``) with
+Compares ``tradeq.models.fixed_effects`` (array core ``fit_fe`` and end-to-end ``feols``) with
 pyfixest 0.60 on every demeaner backend that runs here, on the same data in the same run,
 and checks the estimates agree. Run: ``python benchmarks/fe.py [--quick]``.
 
@@ -43,7 +43,6 @@ def make_panel(n_rows: int = N_ROWS, n_firms: int = N_FIRMS, seed: int = 2024060
     firms seen once are singletons), seeded; columns firm, year, quality, Market and the
     controls, as in SPEC 1a.
     """
-    import tradeq  # noqa: F401  (float64 JAX)
     from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel
 
     frame, _ = simulate_firm_panel(FirmPanelParams(), n_firms=n_firms, n_years=len(YEARS), seed=seed, n_obs=n_rows)
@@ -67,8 +66,8 @@ def _median_time(fn, reps: int, slow_s: float = float("inf")) -> tuple[float, ob
 
 
 def _ours(df: pd.DataFrame, reps: int):
-    from models.fixed_effects import feols, fit_fe
-    from tradeq.formula import design_from_formula
+    from tradeq.formula import design_from_formula, feols
+    from tradeq.models.fixed_effects import fit_fe
 
     design = design_from_formula(df, FORMULA, cluster=["firm"])
     core = _median_time(lambda: fit_fe(design, vcov="cluster"), reps)
@@ -124,6 +123,8 @@ _MEM_SCRIPT = """
 import json, sys, warnings
 sys.path.insert(0, {root!r})
 warnings.simplefilter("ignore")
+import tradeq
+tradeq.setup_runtime()
 import benchmarks.fe as B
 
 def status(key):
@@ -138,7 +139,7 @@ def reset_peak():
 
 df = B.make_panel(*{size})
 if {which!r} == "ours":
-    from models.fixed_effects import feols
+    from tradeq.formula import feols
     fit = lambda: feols(df, B.FORMULA, vcov="cluster", cluster="firm")
 else:
     import pyfixest as pf
@@ -223,6 +224,9 @@ def run(df: pd.DataFrame | None = None, reps: int = 5, quick: bool = False) -> f
 
 
 if __name__ == "__main__":
+    import tradeq
+
+    tradeq.setup_runtime()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="a 60k-row panel instead of the full one")

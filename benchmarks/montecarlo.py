@@ -2,11 +2,11 @@
 firm + year FE inverted-U model with firm-clustered SEs, run the Lind–Mehlum test.
 
 Ours: the engine's batched path (:func:`tradeq.montecarlo.engine.run_replications`: the
-simulator and :mod:`models.grid_fe` batched over a chunk of replications -- ``lax.map`` on
+simulator and :mod:`tradeq.models.grid_fe` batched over a chunk of replications -- ``lax.map`` on
 a CPU, compiled with :mod:`tradeq.cpu_compiler_options` -- and chunks on ``--workers``
 threads, each on its own XLA CPU device) plus the vectorised inverted-U test. Reference: a pyfixest loop on
 the same panels in the same run — per replication ``simulate_grid`` (one panel, same key)
--> DataFrame -> ``pf.feols(..., vcov={"CRV1": "firm"})`` -> :func:`models.utest.utest`.
+-> DataFrame -> ``pf.feols(..., vcov={"CRV1": "firm"})`` -> :func:`tradeq.models.utest.utest`.
 The two give the same b1, b2 (checked, to the tolerance of pyfixest's default demeaning)
 and the same inverted-U verdicts. Times are wall-clock per replication, with process CPU
 time alongside. The two are timed in ``--rounds`` rounds, each one timed run of ours
@@ -38,13 +38,16 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-import tradeq  # noqa: E402,F401
+import tradeq  # noqa: E402
+
+tradeq.setup_runtime()
+
 from tradeq.cpu_compiler_options import compiler_options_for  # noqa: E402
-from models.grid_fe import fit_grid  # noqa: E402
-from models.grid_reduce import grid_total  # noqa: E402
-from models.singletons import drop_singletons  # noqa: E402
-from models.utest import utest  # noqa: E402
 from tradeq.dgp.firm_panel import FirmPanelParams, grid_to_frame, simulate_grid  # noqa: E402
+from tradeq.models.grid_fe import fit_grid  # noqa: E402
+from tradeq.models.grid_reduce import grid_total  # noqa: E402
+from tradeq.models.singletons import drop_singletons  # noqa: E402
+from tradeq.models.utest import utest  # noqa: E402
 from tradeq.montecarlo.engine import replication_key, run_replications  # noqa: E402
 from tradeq.montecarlo.estimators import FixedEffects  # noqa: E402
 from tradeq.montecarlo.studies import Setting  # noqa: E402

@@ -11,7 +11,7 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class FEFit:
-    """Coefficients and their covariance from :func:`models.fixed_effects.fit_fe`.
+    """Coefficients and their covariance from :func:`tradeq.models.fixed_effects.fit_fe`.
 
     Shapes: ``coef`` (k,), ``vcov`` (k, k), ``x_names`` k names — k counts the
     regressors kept after collinear ones were dropped.

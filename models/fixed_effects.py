@@ -1,14 +1,14 @@
 """OLS with high-dimensional fixed effects: ``y = X b + sum_j FE_j + e``.
 
-:func:`fit_fe` works on a :class:`~tradeq.design.Design`; :func:`feols` is the
-fixest-style formula entry. The estimator (Frisch–Waugh–Lovell; Correia 2017, "Linear
+:func:`fit_fe` works on a :class:`~tradeq.models.design.Design` (the fixest-style formula
+entry, :func:`tradeq.formula.feols`, builds one from a DataFrame). The estimator (Frisch–Waugh–Lovell; Correia 2017, "Linear
 models with high-dimensional fixed effects", working paper; Gaure 2013):
 
 1. drop singleton rows, iterating over FE dimensions until none is left (Correia 2015);
-2. ``[y~, X~] = (I - P_D) [y, X]`` — the within transform of :mod:`models.within`;
-3. drop regressors collinear with earlier ones after step 2 (:mod:`models.collinear`);
+2. ``[y~, X~] = (I - P_D) [y, X]`` — the within transform of :mod:`tradeq.models.within`;
+3. drop regressors collinear with earlier ones after step 2 (:mod:`tradeq.models.collinear`);
 4. ``b = (X~'X~)^{-1} X~'y~`` by Cholesky, ``u = y~ - X~ b``;
-5. the variance with pyfixest 0.60's small-sample corrections (:mod:`models.vcov`).
+5. the variance with pyfixest 0.60's small-sample corrections (:mod:`tradeq.models.vcov`).
 
 R² = 1 - u'u / sum (y_i - ybar)²; within R² = 1 - u'u / y~'y~ (pyfixest ``_r2`` and
 ``_r2_within``; without FEs the within R² equals R²).
@@ -21,20 +21,19 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 import scipy.linalg
-
-from tradeq.design import Design
 
 from . import vcov as V
 from .collinear import detect_collinear
+from .design import Design
 from .fe_result import FEFit
+from .precision import require_x64
 from .singletons import drop_singletons
 from .within import FWL_MAX_SMALL_LEVELS, aligned_empty, apply_plan, as_aligned, make_plan
 
 VCOV_TYPES = ("iid", "hc1", "cluster", "twoway")
-_VCOV_ALIASES = {"hetero": "hc1", "HC1": "hc1", "crv1": "cluster", "CRV1": "cluster", "twoway_cluster": "twoway"}
-_N_CLUSTER_DIMS = {"iid": None, "hc1": None, "cluster": 1, "twoway": 2}
+VCOV_ALIASES = {"hetero": "hc1", "HC1": "hc1", "crv1": "cluster", "CRV1": "cluster", "twoway_cluster": "twoway"}
+N_CLUSTER_DIMS = {"iid": None, "hc1": None, "cluster": 1, "twoway": 2}
 
 
 def _dense(codes: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
@@ -102,10 +101,10 @@ def _nested(fe, fe_names, cl_codes, cl_names) -> np.ndarray:
 
 
 def _check_vcov(vcov: str, design: Design) -> str:
-    vt = _VCOV_ALIASES.get(vcov, vcov)
+    vt = VCOV_ALIASES.get(vcov, vcov)
     if vt not in VCOV_TYPES:
         raise ValueError(f"vcov must be one of {VCOV_TYPES}; got {vcov!r}")
-    need = _N_CLUSTER_DIMS[vt]
+    need = N_CLUSTER_DIMS[vt]
     cl = np.asarray(design.cluster)
     have = cl.shape[1] if cl.ndim == 2 else int(cl.ndim == 1)
     if need is not None and have != need:
@@ -196,6 +195,7 @@ def fit_fe(
     ``max_small_levels`` levels (0 forces alternating projections whenever m >= 2).
     Collinear regressors are dropped with a warning naming them.
     """
+    require_x64()
     vt = _check_vcov(vcov, design)
     y = np.asarray(design.y, dtype=np.float64)
     X = np.asarray(design.X, dtype=np.float64)
@@ -291,28 +291,3 @@ def fit_fe(
         },
     )
 
-
-def feols(
-    data: pd.DataFrame,
-    formula: str,
-    vcov: str = "iid",
-    cluster: str | list[str] | None = None,
-    *,
-    tol: float = 1e-12,
-    maxiter: int = 10_000,
-    max_small_levels: int = FWL_MAX_SMALL_LEVELS,
-) -> FEFit:
-    """``feols(df, "y ~ x1 + I(x1**2) + x2 | f1 + f2", vcov="cluster", cluster="f1")``.
-
-    Without ``|`` the model is pooled OLS with an intercept. ``cluster`` names the cluster
-    column(s): one for ``vcov="cluster"``, two for ``vcov="twoway"``.
-    """
-    from tradeq.formula import design_from_formula
-
-    vt = _VCOV_ALIASES.get(vcov, vcov)
-    clusters = [cluster] if isinstance(cluster, str) else list(cluster or [])
-    need = _N_CLUSTER_DIMS.get(vt)
-    if vt in _N_CLUSTER_DIMS and need is not None and len(clusters) != need:
-        raise ValueError(f"vcov={vt!r} needs cluster= with {need} column name(s); got {clusters}")
-    design = design_from_formula(data, formula, cluster=clusters)
-    return fit_fe(design, vcov=vt, tol=tol, maxiter=maxiter, max_small_levels=max_small_levels)

@@ -1,7 +1,7 @@
 """Fixed-effects OLS on a dense (firm, year) grid with a presence mask: static shapes, so
 ``jax.vmap`` runs it on many simulated panels at once.
 
-This is :func:`models.fixed_effects.fit_fe` for the special layout the simulator
+This is :func:`tradeq.models.fixed_effects.fit_fe` for the special layout the simulator
 (:func:`tradeq.dgp.firm_panel.simulate_grid`) produces — every firm-year array is
 (T, F), year-major, with a boolean ``present`` mask — and it gives the same numbers (tested
 to 1e-8 against ``fit_fe`` and pyfixest). Cells that are absent, or dropped as singletons, are
@@ -12,9 +12,9 @@ Steps for ``absorb="firm_year"`` (firm + year FE), with ``w`` (T, F) the kept ce
 1. Singletons: iterate ``w <- w & (n_i > 1) & (n_t > 1)`` (``n_i``, ``n_t`` kept cells per
    firm / year) to its fixed point — the largest subset in which every FE level present has
    at least two rows, which is what the sequential removal of
-   :func:`models.singletons.drop_singletons` converges to whatever the order.
+   :func:`tradeq.models.singletons.drop_singletons` converges to whatever the order.
 2. Firm demeaning: ``M~_it = w_it (M_it - Mbar_i)`` with ``Mbar_i`` the mean over firm i's
-   kept years — exact one-way demeaning, as :func:`models.within.demean_by_group`.
+   kept years — exact one-way demeaning, as :func:`tradeq.models.within.demean_by_group`.
 3. Year effects by Frisch–Waugh–Lovell on the firm-demeaned year dummies ``D~``::
 
        A  = D~'D~ = diag(n_t) - W' diag(1/n_i) W                 (T, T)
@@ -25,12 +25,12 @@ Steps for ``absorb="firm_year"`` (firm + year FE), with ``w`` (T, F) the kept ce
    ``A`` is singular (the dummies sum to the firm dummies, so ``A 1 = 0``; absent years
    give zero rows); any generalised inverse gives the same projection, and the
    eigen-decomposition pseudo-inverse also handles disconnected firm-year graphs. This
-   is the ``"fwl"`` route of :mod:`models.within` with the firm FE as the big dimension.
+   is the ``"fwl"`` route of :mod:`tradeq.models.within` with the firm FE as the big dimension.
    ``M"`` itself is not formed: ``M"'M" = M~'M~ - R'A^+R`` gives the cross-products.
 4. OLS on ``M" = [y", X"]``: ``b = (X"'X")^{-1} X"'y"``, residuals ``u = y" - X" b``
    (one combination ``(1, -b)`` of the columns of ``M~`` minus its year part).
 5. Variances with pyfixest's small-sample corrections, using the functions of
-   :mod:`models.vcov` (``ssc_*``, ``cluster_meat``, ``hc_meat``) on the cell scores
+   :mod:`tradeq.models.vcov` (``ssc_*``, ``cluster_meat``, ``hc_meat``) on the cell scores
    ``s_it = x"_it u_it``; cluster sums over a firm or a year are sums along a grid axis.
 
 ``absorb="firm"`` skips step 3 (and drops firm singletons only); ``absorb="none"`` is
@@ -41,7 +41,7 @@ Variance types (``vcovs``): ``iid``, ``hc1``, ``cluster`` (by firm), ``twoway`` 
 year, Cameron-Gelbach-Miller with the firm-year cell as intersection, which makes the
 intersection term the HC meat), ``cluster_outer`` (by a grouping of firms given as (F,)
 codes, e.g. province; firms must nest in it). Degrees of freedom follow
-:func:`models.vcov.df_k` / :func:`models.vcov.df_t`: FE levels are counted among kept
+:func:`tradeq.models.vcov.df_k` / :func:`tradeq.models.vcov.df_t`: FE levels are counted among kept
 cells, and an FE nested in a cluster dimension counts as one parameter (the firm FE in
 firm, two-way and outer clusters; the year FE in the year cluster of two-way clustering,
 and in an outer cluster when all kept cells share one outer group).
@@ -64,8 +64,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-
-import tradeq  # noqa: F401  (float64 in JAX)
 
 from . import vcov as V
 from .grid_reduce import grid_total
@@ -209,7 +207,7 @@ def within_grid(M: jax.Array, keep: jax.Array, absorb: str = "firm_year") -> jax
 
 
 def _df_k(k: int, levels: list, nested: list) -> jax.Array:
-    """:func:`models.vcov.df_k` for traced level counts: ``k + sum G_j - (m - 1)``, with each
+    """:func:`tradeq.models.vcov.df_k` for traced level counts: ``k + sum G_j - (m - 1)``, with each
     nested FE counted as one parameter (``nested`` entries are traced booleans)."""
     m = len(levels)
     if m == 0:
@@ -272,7 +270,7 @@ def fit_grid(
 
     # Scores x"_i u_i (k, T, F), x" = x~ - year part, formed here only, for the sandwiches.
     s = u * (P.Mt[1:] - w * (P.Gam[1:, :, None] - P.Gbar[1:, None, :]))
-    cell_scores = s.reshape(k, -1).T  # (N_cells, k), as models.vcov expects
+    cell_scores = s.reshape(k, -1).T  # (N_cells, k), as tradeq.models.vcov expects
     S_firm = jnp.sum(s, axis=1).T  # (F, k): cluster sums by firm
     G_o = jnp.asarray(0.0)
     if outer is not None and n_outer:

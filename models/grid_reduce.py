@@ -9,7 +9,7 @@ measured on one core for (10, 5,000): 0.042 ms at once, 0.006 ms in two stages).
 simplifier would merge the stages back into one reduction; the barrier between them (on
 the small (F,) partial) keeps them apart.
 
-The simulator (:mod:`tradeq.dgp.firm_panel`), the grid FE fit (:mod:`models.grid_fe`) and
+The simulator (:mod:`tradeq.dgp.firm_panel`), the grid FE fit (:mod:`tradeq.models.grid_fe`) and
 the engine's estimators use it for every sum, minimum and maximum over a whole panel.
 """
 

@@ -56,7 +56,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import special
 
-import tradeq  # noqa: F401  (float64 in JAX)
+from .precision import require_x64
 
 MEDIATION_NAMES = ("a", "b", "indirect", "direct", "total", "proportion")
 
@@ -436,6 +436,7 @@ def bootstrap_indirect(
     computed ``chunk_size`` at a time (default: about 1M count cells per chunk), so
     memory stays O(chunk·G + G·p²). Singular replicates give NaN/inf draws.
     """
+    require_x64()
     Z, layout = _mediation_design(x, m, y, controls, x2, add_intercept)
     codes, G = cluster_codes(cluster)
     if codes.shape[0] != Z.shape[0]:

@@ -22,7 +22,7 @@ only at x*. Hence the test rejects at level α exactly when the Fieller set at c
 ``1 − 2α`` lies strictly inside ``[x_lo, x_hi]``.
 
 Everything here is a pure function of ``(b, V, x_lo, x_hi)``; :func:`from_fit` only picks
-those out of a :class:`models.fe_result.FEFit`.
+those out of a :class:`tradeq.models.fe_result.FEFit`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 from scipy import stats
 
 if TYPE_CHECKING:
-    from models.fe_result import FEFit
+    from .fe_result import FEFit
 
 Shape = Literal["auto", "inverted_u", "u"]
 FiellerKind = Literal["bounded", "unbounded_complement", "whole_line"]

@@ -46,8 +46,6 @@ from functools import partial
 import jax
 import numpy as np
 
-import tradeq  # noqa: F401  (float64 in JAX)
-
 from .within import aligned_empty, as_aligned
 
 # ---------------------------------------------------------------------------------------

@@ -47,9 +47,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import tradeq  # noqa: F401  (float64 in JAX)
-
 from .collinear import cholesky_collinear
+from .precision import require_x64
 
 #: Largest total number of levels (one per dimension dropped) of the non-largest FE
 #: dimensions for the exact FWL route; beyond it the (L, L) solve and the co-occurrence
@@ -321,7 +320,7 @@ def _fwl_tables(plan: WithinPlan, M: jax.Array):
     sums over the n rows; every output is small.
     """
     G_b, L, p = plan.n_groups[0], plan.n_small, M.shape[1]
-    b, inv_b = plan.codes[0], plan.inv_counts[0]
+    inv_b = plan.inv_counts[0]
     sums = [jax.ops.segment_sum(M, c, G) for c, G in zip(plan.codes, plan.n_groups)]
     Mbar = sums[0] * inv_b[:, None]
     if L == 0:
@@ -484,6 +483,7 @@ def within_transform(
     alternating-projection sweeps. ``m == 0`` returns ``M`` unchanged (an intercept, if
     any, is the caller's business).
     """
+    require_x64()
     M = np.asarray(M, dtype=np.float64)
     squeeze = M.ndim == 1
     M2 = M[:, None] if squeeze else M

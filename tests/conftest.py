@@ -7,7 +7,6 @@ from pathlib import Path
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path(tempfile.gettempdir()) / "tradeq-test-jax-cache"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
-import tradeq  # noqa: E402,F401  (float64 JAX for every test)
-from tradeq.host_devices import request_host_devices  # noqa: E402
+import tradeq  # noqa: E402
 
-request_host_devices()  # as the engine and models.bayes do, whatever module a test imports first
+tradeq.setup_runtime()  # float64 and host devices, as estimate.py and simulate.py do first

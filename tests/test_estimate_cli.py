@@ -140,3 +140,11 @@ def test_bad_input_clear_error_and_nothing_written(tmp_path, edit, overrides, me
 def test_config_typo_fails_before_reading_data(tmp_path):
     proc = run(["model.vcvo=hc1", f"hydra.run.dir={tmp_path}"], check=False)
     assert proc.returncode != 0 and "vcvo" in proc.stderr
+
+
+def test_missing_required_setting_is_one_error_line(tmp_path):
+    """An analysis without a setting it needs says which, in one line (it used to die with NameError)."""
+    proc = run(["model=mediation", "model.mediator=null", *SMALL, f"hydra.run.dir={tmp_path}"], check=False)
+    assert proc.returncode != 0
+    assert "error: model.kind=mediation needs model.mediator=<column>" in proc.stderr
+    assert "Traceback" not in proc.stderr and "NameError" not in proc.stderr

@@ -1,4 +1,4 @@
-"""`python estimate.py +experiment=tableN` reproduces each table's layout on a reduced synthetic panel,
+"""`python estimate.py experiment=tableN` reproduces each table's layout on a reduced synthetic panel,
 and the generic mediation entry works on a user's file.
 
 The experiments run in this process (Hydra's compose API and the same ``run`` that
@@ -30,7 +30,7 @@ def run_experiment(name, tmp_path, *extra):
     from tradeq.analyses import run_analysis
 
     with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        cfg = compose(config_name="estimate", overrides=[f"+experiment={name}", *SMALL, *extra])
+        cfg = compose(config_name="estimate", overrides=[f"experiment={name}", *SMALL, *extra])
     out = tmp_path / name
     result = run_analysis(cfg, out)
     return out, result, (out / "table.md").read_text()
@@ -154,7 +154,7 @@ def test_generic_mediation_on_user_file(tmp_path):
 
 
 def test_experiment_on_a_user_file(tmp_path):
-    """``+experiment=table9 data=file``: the same table from a file (no truth columns then)."""
+    """``experiment=table9 data=file``: the same table from a file (no truth columns then)."""
     from tradeq.dgp.firm_panel import FirmPanelParams, paper_group_params, simulate_firm_panel
 
     frame, _ = simulate_firm_panel(FirmPanelParams(**paper_group_params("intensity")), n_firms=1500, n_years=8, seed=1)

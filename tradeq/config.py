@@ -175,7 +175,7 @@ class ModelConfig:
 
 @dataclass
 class PriorConfig:
-    """Weakly informative priors scaled to the data (models.bayes.priors.default_priors): each slope's
+    """Weakly informative priors scaled to the data (tradeq.models.bayes.priors.default_priors): each slope's
     prior sd is ``autoscale · sd(y) / sd(x)``; Student-t degrees of freedom ~ Gamma(nu_shape, nu_rate)."""
 
     autoscale: float = 2.5
@@ -194,7 +194,7 @@ class InferenceConfig:
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    collapse: bool = True  # NumPyro, hierarchical, normal: integrate the slopes out (models.bayes.collapsed)
+    collapse: bool = True  # NumPyro, hierarchical, normal: integrate the slopes out (tradeq.models.bayes.collapsed)
     fail_on_warning: bool = False
     prior: PriorConfig = field(default_factory=PriorConfig)
 

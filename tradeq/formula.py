@@ -1,4 +1,4 @@
-"""fixest-style formulas to a :class:`~tradeq.design.Design`.
+"""fixest-style formulas to a :class:`~tradeq.models.design.Design`.
 
 ``"y ~ x1 + I(x1**2) + x2 | f1 + f2"``: the part before ``|`` is a formulaic (Wilkinson)
 formula for the outcome and the regressors, the part after it lists the fixed effects
@@ -23,7 +23,7 @@ Infinite values raise. FE and cluster columns become dense int32 codes (level or
 meaningful); ``Design.row_id`` holds the kept rows' positions in ``data``.
 
 Layout: ``Design.y`` and ``Design.X`` are the columns of one 64-byte aligned (n, 1 + k)
-block ``[y | X]``, also kept as ``Design.extras["yX"]``, so :func:`models.fixed_effects.fit_fe`
+block ``[y | X]``, also kept as ``Design.extras["yX"]``, so :func:`tradeq.models.fixed_effects.fit_fe`
 copies it in one pass and JAX reads it without a copy.
 """
 
@@ -36,7 +36,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .design import Design
+from tradeq.models.design import Design
+from tradeq.models.fe_result import FEFit
+from tradeq.models.fixed_effects import N_CLUSTER_DIMS, VCOV_ALIASES, fit_fe
+from tradeq.models.within import FWL_MAX_SMALL_LEVELS
 
 _BINOPS = {
     ast.Add: operator.add,
@@ -348,7 +351,7 @@ def design_from_formula(
 
 
 def _aligned_empty(shape) -> np.ndarray:
-    # 64-byte aligned, so JAX can read the block without a copy (see models.within).
+    # 64-byte aligned, so JAX can read the block without a copy (see tradeq.models.within).
     nbytes = int(np.prod(shape)) * 8
     raw = np.empty(nbytes + 64, dtype=np.uint8)
     off = (-raw.ctypes.data) % 64
@@ -427,3 +430,27 @@ def _check_finite(y: np.ndarray, X: np.ndarray, y_name: str, x_names) -> None:
     if X.size and not np.isfinite(X).all():
         badcols = [nm for nm, ok in zip(x_names, np.isfinite(X).all(axis=0)) if not ok]
         raise ValueError(f"regressor {badcols[0]!r} has infinite values")
+
+
+def feols(
+    data: pd.DataFrame,
+    formula: str,
+    vcov: str = "iid",
+    cluster: str | list[str] | None = None,
+    *,
+    tol: float = 1e-12,
+    maxiter: int = 10_000,
+    max_small_levels: int = FWL_MAX_SMALL_LEVELS,
+) -> FEFit:
+    """``feols(df, "y ~ x1 + I(x1**2) + x2 | f1 + f2", vcov="cluster", cluster="f1")``.
+
+    Without ``|`` the model is pooled OLS with an intercept. ``cluster`` names the cluster
+    column(s): one for ``vcov="cluster"``, two for ``vcov="twoway"``.
+    """
+    vt = VCOV_ALIASES.get(vcov, vcov)
+    clusters = [cluster] if isinstance(cluster, str) else list(cluster or [])
+    need = N_CLUSTER_DIMS.get(vt)
+    if vt in N_CLUSTER_DIMS and need is not None and len(clusters) != need:
+        raise ValueError(f"vcov={vt!r} needs cluster= with {need} column name(s); got {clusters}")
+    design = design_from_formula(data, formula, cluster=clusters)
+    return fit_fe(design, vcov=vt, tol=tol, maxiter=maxiter, max_small_levels=max_small_levels)

@@ -7,16 +7,15 @@ offending column or rows, raised before any estimation starts.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-
-class DataError(ValueError):
-    """A panel that cannot be used as asked: missing column, wrong type, duplicate rows, empty sample."""
+from tradeq.errors import DataError
 
 
 @dataclass(frozen=True)

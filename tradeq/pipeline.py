@@ -16,20 +16,18 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from models.fe_result import FEFit
-from models.fixed_effects import fit_fe
-from models.singletons import drop_singletons
-from models.utest import UTestResult, from_fit as utest_from_fit
 from tradeq.config import value
-from tradeq.design import Design
+from tradeq.errors import ConfigError, DataError  # noqa: F401  (re-exported for estimate.py)
 from tradeq.formula import design_from_formula, split_formula
-from tradeq.panel import DataError, Panel, load_file_panel, validate_panel
+from tradeq.models.design import Design
+from tradeq.models.fe_result import FEFit
+from tradeq.models.fixed_effects import fit_fe
+from tradeq.models.singletons import drop_singletons
+from tradeq.models.utest import UTestResult
+from tradeq.models.utest import from_fit as utest_from_fit
+from tradeq.panel import Panel, load_file_panel, validate_panel
 
 log = logging.getLogger("tradeq")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot work with this model or data; the message names the setting."""
 
 
 def load_panel(data_cfg: DictConfig, seed: int) -> Panel:

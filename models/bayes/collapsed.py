@@ -1,6 +1,6 @@
 """The hierarchical Gaussian inverted U with the slopes integrated out (collapsed sampling).
 
-The model is the one of :mod:`models.bayes.numpyro_model`; only how it is sampled differs.
+The model is the one of :mod:`tradeq.models.bayes.numpyro_model`; only how it is sampled differs.
 Write phi = (slope (G), b2 (G), beta (p)), k = 2G + p, and theta = T phi = (b1, b2, beta)
 with b1 = slope - 2c b2. Given the hyperparameters h = (mu_slope, mu_b2, tau_slope, tau_b2,
 sigma), phi has the Gaussian prior N(m0, S0),
@@ -84,8 +84,6 @@ from __future__ import annotations
 import time
 from functools import partial
 
-import tradeq  # noqa: F401  (float64 in JAX before any array exists)
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -94,9 +92,9 @@ import numpyro.distributions as dist
 from jax.custom_derivatives import SymbolicZero
 from jax.scipy.linalg import solve_triangular
 
-from models.bayes.numpyro_model import LOG_2PI, make_mcmc, run_mcmc
-from models.bayes.priors import PriorScales
-from tradeq.compile_clock import compile_clock
+from ..compile_clock import compile_clock
+from .numpyro_model import LOG_2PI, make_mcmc, run_mcmc
+from .priors import PriorScales
 
 HYPER = ("mu_slope", "mu_b2", "tau_slope", "tau_b2", "sigma")
 
@@ -246,9 +244,9 @@ def sample_collapsed(data: dict, prior: PriorScales, n_groups: int, center: floa
                      **settings) -> tuple[dict, dict, dict]:
     """NUTS on the hyperparameters, then phi | h exactly; the joint model's draws and names.
 
-    ``data``: the sufficient statistics of :func:`models.bayes.numpyro_model.model_data`;
-    ``settings``: :func:`~models.bayes.numpyro_model.make_mcmc`'s. Returns (posterior draws,
-    sample stats, info) as :func:`~models.bayes.numpyro_model.run_mcmc`, the posterior with
+    ``data``: the sufficient statistics of :func:`tradeq.models.bayes.numpyro_model.model_data`;
+    ``settings``: :func:`~tradeq.models.bayes.numpyro_model.make_mcmc`'s. Returns (posterior draws,
+    sample stats, info) as :func:`~tradeq.models.bayes.numpyro_model.run_mcmc`, the posterior with
     ``mu_slope, mu_b2, tau_slope, tau_b2, sigma`` (chain, draw), ``z_slope, z_b2, slope, b2,
     b1`` (chain, draw, G) and ``beta`` (chain, draw, p); the sample stats are the
     hyperparameter sampler's (``lp``: log density of the collapsed model).

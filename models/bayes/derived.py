@@ -11,7 +11,7 @@ All functions take and return :class:`xarray.DataArray` so they broadcast over
   and ``x_lo < x*_g < x_hi``). Its posterior mean is P(inverted U within the range).
   The range ``[x_lo, x_hi]`` is by default each group's own range of the core term — the
   question is whether *that group's* curve turns within the values it was observed at;
-  ``x_range="pooled"`` or a fixed ``(lo, hi)`` in :func:`models.bayes.fit.fit_bayes` uses
+  ``x_range="pooled"`` or a fixed ``(lo, hi)`` in :func:`tradeq.models.bayes.fit.fit_bayes` uses
   one range for all groups, which makes groups comparable.
 * Curve: ``f(x) - f(x_ref) = b1 (x - x_ref) + b2 (x^2 - x_ref^2)``: the level of the curve
   is absorbed by the fixed effects, so it is shown relative to ``x_ref``, the low end of
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-
-import tradeq  # noqa: F401
 
 SAMPLE_DIMS = ("chain", "draw")
 

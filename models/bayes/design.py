@@ -1,4 +1,4 @@
-"""From a :class:`~tradeq.design.Design` and group codes to the arrays the Bayesian models use.
+"""From a :class:`~tradeq.models.design.Design` and group codes to the arrays the Bayesian models use.
 
 Group-specific slopes under fixed effects
 -----------------------------------------
@@ -57,9 +57,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-import tradeq  # noqa: F401  (float64 in JAX)
-from models.bayes.priors import PriorScales, default_priors
-from tradeq.design import Design
+from ..design import Design
+from .priors import PriorScales, default_priors
 
 Demean = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, int, bool]]
 
@@ -76,7 +75,7 @@ class GroupDesign:
       ``coef_names`` k names.
     - ``x_lo``, ``x_hi`` (G,): each group's raw range of the core term; ``x_pooled`` its
       pooled (min, max); ``center`` the reference point c of the curves (see
-      :mod:`models.bayes.priors`).
+      :mod:`tradeq.models.bayes.priors`).
     - ``n``: rows; ``fe_rank``: fixed-effect levels absorbed (r above; 1 for the intercept
       when there are no fixed effects).
     - ``prior``: the data-scaled default :class:`PriorScales`.
@@ -170,7 +169,7 @@ def fe_rank(fe: np.ndarray) -> int:
 
 
 def _default_demean(M: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, int, bool]:
-    from models.within import within_transform  # imported late: the FE module is optional here
+    from ..within import within_transform  # imported late: the FE module is optional here
 
     return within_transform(M, fe)
 
@@ -221,7 +220,7 @@ def build_group_design(
     named ``"pooled"``. ``core`` names the linear term; ``I(core ** 2)`` must be in
     ``design.x_names``. Every other column of ``design.X`` except ``Intercept`` is a control.
     ``center`` is the reference point c of the curves (default: the pooled mean of the core
-    term). ``within`` replaces :func:`models.within.within_transform` (same signature).
+    term). ``within`` replaces :func:`tradeq.models.within.within_transform` (same signature).
     """
     names = list(design.x_names)
     sq = square_name(core)

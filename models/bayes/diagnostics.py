@@ -19,8 +19,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-import tradeq  # noqa: F401
-
 #: Parameters checked by default (those present in the posterior).
 MAIN_PARAMS = ("mu_slope", "mu_b2", "tau_slope", "tau_b2", "slope", "b1", "b2", "beta", "sigma", "nu")
 

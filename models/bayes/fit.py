@@ -41,14 +41,14 @@ import numpy as np
 import xarray as xr
 from scipy import stats as sps
 
-import tradeq  # noqa: F401
-from models.bayes import derived
-from models.bayes.design import GroupDesign, SuffStats, build_group_design, sufficient_stats
-from models.bayes.diagnostics import check_convergence, convergence
-from models.bayes.collapsed import sample_collapsed
-from models.bayes.numpyro_model import make_model, model_data, sample_numpyro
-from models.bayes.priors import PriorScales
-from tradeq.design import Design
+from ..design import Design
+from ..precision import require_x64
+from . import derived
+from .collapsed import sample_collapsed
+from .design import GroupDesign, SuffStats, build_group_design, sufficient_stats
+from .diagnostics import check_convergence, convergence
+from .numpyro_model import make_model, model_data, sample_numpyro
+from .priors import PriorScales
 
 BACKENDS = ("numpyro", "pymc")
 GROUP_VARS = ("z_slope", "z_b2", "slope", "b2", "b1")
@@ -167,7 +167,7 @@ def to_datatree(
 
 
 def collapsible(backend: str, hierarchical: bool, likelihood: str) -> bool:
-    """Whether the slopes can be integrated out (:mod:`models.bayes.collapsed`): NumPyro,
+    """Whether the slopes can be integrated out (:mod:`tradeq.models.bayes.collapsed`): NumPyro,
     hierarchical, Gaussian likelihood."""
     return backend == "numpyro" and hierarchical and likelihood == "normal"
 
@@ -186,7 +186,7 @@ def _sample(backend, gd, ss, prior, *, hierarchical, likelihood, draws, tune, ch
             model, data, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
             chain_method_=chain_method, progress=progress,
         )
-    from models.bayes.pymc_model import build_model, sample_pymc  # PyMC imports slowly; only when asked
+    from .pymc_model import build_model, sample_pymc  # PyMC imports slowly; only when asked
 
     model = build_model(
         data, prior, group_names=gd.group_names, control_names=gd.control_names, center=gd.center,
@@ -233,7 +233,7 @@ def fit_bayes(
     names the linear term; ``I(core ** 2)`` must be a column of ``design.X``; every other
     column but ``Intercept`` is a control with a common slope. Firm, year (any) fixed
     effects in ``design.fe`` are partialled out exactly (FWL) from the group-interacted
-    columns (see :mod:`models.bayes.design`).
+    columns (see :mod:`tradeq.models.bayes.design`).
 
     ``prior``: :class:`PriorScales` (default: data-scaled, :func:`default_priors`).
     ``center``: the reference point c of the slope priors (default: mean of the core term).
@@ -241,15 +241,16 @@ def fit_bayes(
     than profile them out (``n_eff = n``). ``x_range``: the range of the inverted-U check,
     None (each group's own), ``"pooled"`` or ``(lo, hi)``. ``target_accept`` defaults to 0.9
     (hierarchical) or 0.8 (pooled). ``chain_method`` (NumPyro): "parallel" when the CPU
-    devices exist (see :mod:`models.bayes`), else "vectorized"; or "sequential".
+    devices exist (see :mod:`tradeq.models.bayes`), else "vectorized"; or "sequential".
     ``pymc_sampler``: "pymc" or "nutpie". ``collapse`` (NumPyro, hierarchical, Gaussian):
     integrate the group and control slopes out and sample the five hyperparameters, then
-    the slopes exactly given them (:mod:`models.bayes.collapsed`; same posterior, no funnel);
+    the slopes exactly given them (:mod:`tradeq.models.bayes.collapsed`; same posterior, no funnel);
     ``False`` samples the joint non-centred model. ``log_likelihood``: add pointwise log densities
     (n x draws memory). Convergence problems (R-hat > ``rhat_max``, divergences) raise a
-    :class:`~models.bayes.diagnostics.ConvergenceWarning`, or an error when
+    :class:`~tradeq.models.bayes.diagnostics.ConvergenceWarning`, or an error when
     ``raise_on_fail``.
     """
+    require_x64()
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if likelihood not in ("normal", "student_t"):

@@ -17,7 +17,7 @@ either path is imprecise — which the normal-theory Sobel test ignores.
 
 Fixed effects. Every column is built from raw data first (group interactions
 ``x·1[g]``, ``m·1[g]``) and then FE-demeaned (exact Frisch–Waugh–Lovell, as in
-:mod:`models.bayes.design`); the FE levels are integrated out under a flat prior, so each
+:mod:`tradeq.models.bayes.design`); the FE levels are integrated out under a flat prior, so each
 equation's Gaussian likelihood uses ``n_eff = n − rank(D)`` (``marginalize_fe``).
 
 Sufficient statistics. For equation e with demeaned design Z_e (n, k_e) the log likelihood
@@ -50,7 +50,7 @@ same-shape data (simulation studies) cost milliseconds. PyMC: the same log densi
 with PyTensor operations (the formulas are shared through :class:`_Ops`) as a ``Potential``
 on a flat vector, sampled by PyMC's NUTS. Both then use the same exact draws of θ.
 
-Priors (weakly informative, scaled to the data as in :mod:`models.bayes.priors`, the
+Priors (weakly informative, scaled to the data as in :mod:`tradeq.models.bayes.priors`, the
 "autoscale" rule: a coefficient's prior sd is 2.5·sd(dependent)/sd(regressor), raw columns)::
 
     a[g]  ~ N(mu_a, tau_a)    b[g] ~ N(mu_b, tau_b)    c'[g] ~ N(mu_c, tau_c)     (hierarchical)
@@ -67,8 +67,6 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
-import tradeq  # noqa: F401  (float64 in JAX)
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -76,8 +74,9 @@ import scipy.linalg
 import xarray as xr
 from numpyro.infer.hmc import hmc
 
-from models.bayes.design import demean, fe_rank, interact, sufficient_stats
-from models.bayes.diagnostics import check_convergence, convergence
+from ..precision import require_x64
+from .design import demean, fe_rank, interact, sufficient_stats
+from .diagnostics import check_convergence, convergence
 
 AUTOSCALE = 2.5
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -497,6 +496,7 @@ def fit_mediation_bayes(
     (``diverging``, ``n_steps``, ``energy``, ``acceptance_rate``, ``lp``);
     ``constant_data`` (least-squares points and residual sds of both equations, ``group_n``).
     """
+    require_x64()
     if backend not in ("numpyro", "pymc"):
         raise ValueError(f"backend must be 'numpyro' or 'pymc', got {backend!r}")
     if hierarchical and groups is None:

@@ -1,11 +1,11 @@
 """The Bayesian inverted U in NumPyro.
 
 Model (G groups, p controls, k = 2G + p; Z, y within-transformed, see
-:mod:`models.bayes.design`; prior scales s_* from :class:`~models.bayes.priors.PriorScales`;
+:mod:`tradeq.models.bayes.design`; prior scales s_* from :class:`~tradeq.models.bayes.priors.PriorScales`;
 c the reference point of the curves). Group g's curve is ``b1[g] x + b2[g] x^2``; the priors
 are on its slope at c, ``slope[g] = b1[g] + 2 c b2[g]``, and its curvature b2[g] (the
 slope at c is what the data pin down; b1, the slope at x = 0, lies far outside the data and
-is almost collinear with b2 — see :mod:`models.bayes.priors`; ``c = 0`` gives priors on
+is almost collinear with b2 — see :mod:`tradeq.models.bayes.priors`; ``c = 0`` gives priors on
 (b1, b2) themselves).
 
 Hierarchical (non-centred)::
@@ -31,7 +31,7 @@ Likelihood, ``likelihood="normal"`` (sufficient statistics, exactly the row-leve
     RSS(theta) = RSS_hat + (theta - theta_hat)' Z'Z (theta - theta_hat)
 
 with ``n_eff = n - r`` when the r fixed-effect levels are integrated out (see
-:mod:`models.bayes.design`). The row-level form ``sum_i log N(y_i | mu_i, sigma) +
+:mod:`tradeq.models.bayes.design`). The row-level form ``sum_i log N(y_i | mu_i, sigma) +
 (n - n_eff)/2 · log(2 pi sigma^2)`` is the same number; it is kept for the tests and for
 pointwise log likelihoods.
 
@@ -52,8 +52,6 @@ from __future__ import annotations
 import time
 from functools import partial
 
-import tradeq  # noqa: F401  (float64 in JAX before any array exists)
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -61,9 +59,9 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
 
-from models.bayes.design import GroupDesign, SuffStats
-from models.bayes.priors import PriorScales
-from tradeq.compile_clock import compile_clock
+from ..compile_clock import compile_clock
+from .design import GroupDesign, SuffStats
+from .priors import PriorScales
 
 LOG_2PI = float(np.log(2 * np.pi))
 
@@ -168,7 +166,7 @@ def make_model(
 def chain_method(chains: int, preferred: str = "parallel") -> str:
     """``preferred``, except "parallel" becomes "vectorized" with fewer devices than chains.
 
-    (Parallel chains need one XLA device each; see :mod:`models.bayes` for the CPU flag.)
+    (Parallel chains need one XLA device each; see :mod:`tradeq.models.bayes` for the CPU flag.)
     """
     if preferred == "parallel" and jax.local_device_count() < chains:
         return "vectorized"
@@ -216,7 +214,7 @@ def run_mcmc(mcmc: MCMC, data: dict, seed: int = 0) -> tuple[dict[str, np.ndarra
 
     The clock stops only after the draws are on the host (``jax.block_until_ready``), so
     ``info["sampling_s"]`` is honest about JAX's asynchronous dispatch; ``info["compile_s"]``
-    is the part of it XLA spent compiling (:func:`tradeq.compile_clock.compile_clock`).
+    is the part of it XLA spent compiling (:func:`tradeq.models.compile_clock.compile_clock`).
     """
     start = time.perf_counter()
     with compile_clock() as clock:

@@ -1,6 +1,6 @@
 """Weakly informative priors scaled to the data.
 
-The inverted-U model (see :mod:`models.bayes.numpyro_model` for the full equations) writes
+The inverted-U model (see :mod:`tradeq.models.bayes.numpyro_model` for the full equations) writes
 each group's curve around a reference point c of the core term x (default: its pooled mean),
 ``b1 x + b2 x^2 = slope (x - c) + b2 (x - c)^2 + const`` with ``slope = b1 + 2 c b2`` the
 curve's slope at c, and puts the priors on (slope, b2):
@@ -22,7 +22,7 @@ half-normal: group slopes may differ by as much as the slopes themselves, and th
 decide how much they do. ``sigma`` is half-normal with scale
 ``sd(y)``. ``nu ~ Gamma(2, 0.1)`` (Juárez & Steel 2010) puts most mass on 2–50 degrees of
 freedom. Every scale can be overridden with :func:`dataclasses.replace` or by passing a
-:class:`PriorScales` to :func:`models.bayes.fit.fit_bayes`.
+:class:`PriorScales` to :func:`tradeq.models.bayes.fit.fit_bayes`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Bayesian inverted U in PyMC — the same model as :mod:`models.bayes.numpyro_model`.
+"""The Bayesian inverted U in PyMC — the same model as :mod:`tradeq.models.bayes.numpyro_model`.
 
 Model (see that module for the full statement)::
 
@@ -15,7 +15,7 @@ Model (see that module for the full statement)::
 The pooled model has ``slope[0] ~ Normal(0, s_slope)``, ``b2[0] ~ Normal(0, s_b2)``.
 Variable names, dims and coordinates match the NumPyro model, so both backends give the
 same :class:`xarray.DataTree` layout. The data dict is the one of
-:func:`models.bayes.numpyro_model.model_data`.
+:func:`tradeq.models.bayes.numpyro_model.model_data`.
 
 Samplers: ``nuts_sampler="pymc"`` is PyMC's own NUTS; ``"nutpie"`` the Rust sampler (which
 ``pm.sample`` picks by itself when nutpie is installed and PyMC compiles with Numba).
@@ -29,8 +29,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-import tradeq  # noqa: F401
-from models.bayes.priors import PriorScales
+from .priors import PriorScales
 
 LOG_2PI = float(np.log(2 * np.pi))
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pyfixest.core.collinear import find_collinear_variables
 
-from models.collinear import COLLIN_TOL, cholesky_collinear, detect_collinear
+from tradeq.models.collinear import COLLIN_TOL, cholesky_collinear, detect_collinear
 
 
 def _pyfixest_drop(X):

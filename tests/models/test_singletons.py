@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pyfixest.core.detect_singletons import detect_singletons
 
-from models.singletons import drop_singletons, n_singletons
+from tradeq.models.singletons import drop_singletons, n_singletons
 
 
 def test_chain_needs_several_passes():

@@ -19,9 +19,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import tradeq  # noqa: F401
-from models.fe_result import FEFit
-from models.utest import find_squared_term, fieller_set, from_fit, turning_point_delta, utest
+from tradeq.models.fe_result import FEFit
+from tradeq.models.utest import fieller_set, find_squared_term, from_fit, turning_point_delta, utest
 
 # q = 2 exactly under the normal: level = P(|Z| ≤ 2) = 2Φ(2) − 1 ≈ 0.9545.
 LEVEL_Q2 = 2.0 * stats.norm.cdf(2.0) - 1.0

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from models import vcov as V
+from tradeq.models import vcov as V
 
 
 @pytest.fixture(scope="module")

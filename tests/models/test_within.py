@@ -1,6 +1,6 @@
 """The within transform against a dummy-variable regression (numpy lstsq on [D_1 ... D_m]).
 
-Each route of :func:`models.within.within_transform` — one-way demeaning, exact FWL (dense
+Each route of :func:`tradeq.models.within.within_transform` — one-way demeaning, exact FWL (dense
 and sparse co-occurrence counts, with and without nested small FEs) and alternating
 projections (plain and Irons–Tuck accelerated) — must return the least-squares residuals
 of M on the full set of FE dummies.
@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import models.within as W
-from models.within import (
+import tradeq.models.within as W
+from tradeq.models.within import (
     apply_plan,
     apply_plan_jax,
     demean_by_group,

@@ -29,8 +29,7 @@ def _compose(overrides):
     + [("experiment", o) for o in group_options("experiment")],
 )
 def test_every_group_option_composes(group, option):
-    prefix = "+" if group == "experiment" else ""
-    cfg = _compose([f"{prefix}{group}={option}"])
+    cfg = _compose([f"{group}={option}"])
     # every value except deliberate ??? placeholders (data.path, model.formula) resolves
     container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
     assert container["seed"] == cfg.seed

@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import tradeq.cpu_compiler_options as cco
-from models.grid_fe import fit_grid
 from tradeq.dgp.firm_panel import FirmPanelParams, simulate_grid
 from tradeq.dgp.keys import base_key
+from tradeq.models.grid_fe import fit_grid
 
 PARAMS = FirmPanelParams(error="ar1")
 

@@ -12,7 +12,17 @@ from __future__ import annotations
 import pandas as pd
 from omegaconf import DictConfig
 
-from tradeq.analyses.common import require_settings, AnalysisResult, Spec, fit_spec, resolve_vcov, square, tidy, truth_terms, utest
+from tradeq.analyses.common import (
+    AnalysisResult,
+    Spec,
+    fit_spec,
+    require_settings,
+    resolve_vcov,
+    square,
+    tidy,
+    truth_terms,
+    utest,
+)
 from tradeq.panel import Panel
 from tradeq.report.outputs import utest_rows
 from tradeq.report.tables import TableColumn, values_column

@@ -1,6 +1,6 @@
 """The Bayesian version of a fixed-effects inverted-U model (``inference=bayes|both``).
 
-Fits :func:`models.bayes.fit.fit_bayes` — b1_g, b2_g varying over the groups formed by
+Fits :func:`tradeq.models.bayes.fit.fit_bayes` — b1_g, b2_g varying over the groups formed by
 ``model.groups`` (default region × ownership), common control slopes, firm and year effects
 removed exactly by the within transformation (SPEC 3) — on the same design as the FE replica,
 and sets it beside OLS:
@@ -26,16 +26,16 @@ import pandas as pd
 import xarray as xr
 from omegaconf import DictConfig
 
-from models.bayes.diagnostics import check_convergence, convergence, posterior_table
-from models.bayes.fit import fit_bayes
-from models.bayes.priors import PriorScales, default_priors
-from models.fe_result import FEFit
 from tradeq.analyses.common import value
 from tradeq.analyses.groups import Split
 from tradeq.analyses.heterogeneity import interaction_names, pooled_interaction
-from tradeq.design import Design
-from tradeq.panel import DataError, Panel
-from tradeq.pipeline import ConfigError
+from tradeq.errors import ConfigError, DataError
+from tradeq.models.bayes.diagnostics import check_convergence, convergence, posterior_table
+from tradeq.models.bayes.fit import fit_bayes
+from tradeq.models.bayes.priors import PriorScales, default_priors
+from tradeq.models.design import Design
+from tradeq.models.fe_result import FEFit
+from tradeq.panel import Panel
 
 GROUP_SEP = " × "
 

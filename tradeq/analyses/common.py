@@ -5,26 +5,28 @@ An analysis names its variables (``model.outcome``, ``model.treatment``, ``model
 the fixest-style formula of :mod:`tradeq.formula`, and :func:`fit_spec` runs it through the
 same steps as the ``fe`` path (:func:`tradeq.pipeline.build_design` validates the columns,
 :func:`tradeq.pipeline.fit_model` fits), so every column of every table comes from the one
-FE core in :mod:`models.fixed_effects`.
+FE core in :mod:`tradeq.models.fixed_effects`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
-from models.fe_result import FEFit
-from models.utest import UTestResult
 from tradeq import pipeline
 from tradeq.config import value  # noqa: F401  (re-exported for the analyses)
-from tradeq.design import Design
+from tradeq.errors import ConfigError
+from tradeq.models.design import Design
+from tradeq.models.fe_result import FEFit
+from tradeq.models.utest import UTestResult
 from tradeq.panel import Panel
 from tradeq.report.tables import TableColumn
 from tradeq.winsorize import trim, winsorize
@@ -36,7 +38,7 @@ def require_settings(model_cfg: DictConfig, kind: str, keys: tuple[str, ...]) ->
     """One clear error for the first ``model.<key>`` an analysis needs but the config leaves empty."""
     for key in keys:
         if not model_cfg.get(key):
-            raise DataError(f"model.kind={kind} needs model.{key}=<column>")
+            raise ConfigError(f"model.kind={kind} needs model.{key}=<column>")
 
 
 def square(x: str) -> str:

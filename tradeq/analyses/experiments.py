@@ -1,4 +1,4 @@
-"""The paper's tables as experiments: ``python estimate.py +experiment=tableN``.
+"""The paper's tables as experiments: ``python estimate.py experiment=tableN``.
 
 Each ``conf/experiment/tableN.yaml`` (``# @package _global_``) picks the analysis
 (``override /model: ...``), sets the simulator's truth to the paper's estimates for that

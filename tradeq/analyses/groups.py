@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tradeq.panel import DataError
+from tradeq.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@
    fitted separately on each group g of ``model.split_by`` (ownership, factor intensity,
    period, region; any column), each with its own FE, controls and clustered errors, and
    each with the Lind–Mehlum inverted-U test and turning point on the group's own range of x
-   (:mod:`models.utest`).
+   (:mod:`tradeq.models.utest`).
 
 2. The test the paper never ran: are the groups' curves the same? The pooled interaction
    model keeps common controls and fixed effects and gives every group its own curve,
@@ -28,7 +28,7 @@
    pooled b1_g, b2_g differ slightly from the split-sample columns.
 
 3. Partial pooling (``inference.kind=bayes|both``): the hierarchical Bayesian inverted U of
-   :func:`models.bayes.fit.fit_bayes` on the pooled design, one curve per group drawn from a
+   :func:`tradeq.models.bayes.fit.fit_bayes` on the pooled design, one curve per group drawn from a
    common population — in the same table, and with the split-sample estimates in one
    ArviZ forest plot per coefficient.
 """
@@ -46,13 +46,13 @@ from omegaconf import DictConfig
 from scipy import stats
 
 from tradeq.analyses.common import (
-    require_settings,
     AnalysisResult,
-    convergence_note,
     Fitted,
     Spec,
+    convergence_note,
     fit_spec,
     fmt,
+    require_settings,
     resolve_vcov,
     square,
     square_name,
@@ -63,7 +63,8 @@ from tradeq.analyses.common import (
     with_frame,
 )
 from tradeq.analyses.groups import Split, split_groups
-from tradeq.panel import DataError, Panel
+from tradeq.errors import DataError
+from tradeq.panel import Panel
 from tradeq.report.outputs import utest_rows
 from tradeq.report.tables import TableColumn, values_column
 
@@ -159,10 +160,11 @@ def _truth_groups(truth, labels) -> dict | None:
 
 
 def _bayes(panel: Panel, split: Split, spec: Spec, cfg: DictConfig, level: float):
-    """Hierarchical inverted U over the split's groups (models.bayes.fit_bayes)."""
-    from models.bayes.fit import fit_bayes
-    from tradeq import pipeline
+    """Hierarchical inverted U over the split's groups (tradeq.models.bayes.fit_bayes)."""
     from omegaconf import OmegaConf
+
+    from tradeq import pipeline
+    from tradeq.models.bayes.fit import fit_bayes
 
     inf = cfg.inference
     frame = panel.frame.loc[split.codes >= 0].reset_index(drop=True)
@@ -246,7 +248,7 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
     controls = [str(c) for c in mc.controls]
     fe = [str(f) for f in mc.fe]
     vcov, cluster = resolve_vcov(mc, fe)
-    level, digits = float(mc.level), int(cfg.output.digits)
+    level = float(mc.level)
     terms = (x, square(x), *controls) if mc.quadratic else (x, *controls)
     spec = Spec(y, terms, tuple(fe), vcov, cluster)
     split = split_groups(panel.frame, str(mc.split_by), mc.split_levels, mc.split_cuts, f"data {panel.source!r}")

@@ -18,9 +18,21 @@ from __future__ import annotations
 import pandas as pd
 from omegaconf import DictConfig
 
-from tradeq.analyses.common import require_settings, AnalysisResult, Spec, fit_spec, resolve_vcov, square, tidy, truth_terms, value, with_frame
+from tradeq.analyses.common import (
+    AnalysisResult,
+    Spec,
+    fit_spec,
+    require_settings,
+    resolve_vcov,
+    square,
+    tidy,
+    truth_terms,
+    value,
+    with_frame,
+)
+from tradeq.errors import DataError
 from tradeq.lags import add_lags
-from tradeq.panel import DataError, Panel
+from tradeq.panel import Panel
 from tradeq.report.tables import TableColumn, values_column
 
 

@@ -17,7 +17,7 @@ direct effect ``c'``, total effect ``c`` (the linear coefficient of (1)), propor
 ``a·b / c``. Without the square ``c = c' + a·b`` holds exactly on the common sample.
 
 Tests of ``a·b = 0``: Sobel (1982), Aroian (1947), Goodman (1960) from ``a``, ``b`` and
-their clustered standard errors (:mod:`models.mediation`); a cluster bootstrap of all five
+their clustered standard errors (:mod:`tradeq.models.mediation`); a cluster bootstrap of all five
 quantities (resample clusters, not rows) with percentile and BCa intervals (Efron 1987).
 
 Clustering. A mediator measured at a coarser level than the firm — human capital by
@@ -34,7 +34,7 @@ province-year value as independent and are far too small. Defaults:
   ``a`` — is kept, and firms nested in provinces stay whole), otherwise ``model.cluster``;
   with no cluster at all it resamples rows.
 
-The bootstrap reuses one FE-demeaned design (:func:`models.mediation.bootstrap_indirect`),
+The bootstrap reuses one FE-demeaned design (:func:`tradeq.models.mediation.bootstrap_indirect`),
 the "fixed demeaned design" cluster bootstrap described there.
 """
 
@@ -48,18 +48,15 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from models.mediation import MediationBootstrap, aroian, bootstrap_indirect, goodman, sobel
-from models.singletons import drop_singletons
-from models.within import within_transform
 from tradeq.analyses.common import (
-    require_settings,
     AnalysisResult,
-    convergence_note,
     Fitted,
     Spec,
+    convergence_note,
     fit_spec,
     fmt,
     fmt_ci,
+    require_settings,
     resolve_vcov,
     square,
     square_name,
@@ -67,8 +64,12 @@ from tradeq.analyses.common import (
     value,
     with_frame,
 )
+from tradeq.errors import DataError
 from tradeq.lags import panel_lag
-from tradeq.panel import DataError, Panel
+from tradeq.models.mediation import MediationBootstrap, aroian, bootstrap_indirect, goodman, sobel
+from tradeq.models.singletons import drop_singletons
+from tradeq.models.within import within_transform
+from tradeq.panel import Panel
 from tradeq.report.tables import TableColumn, values_column
 
 log = logging.getLogger("tradeq")
@@ -143,7 +144,7 @@ def mediation_sample(panel: Panel, model: MediationModel) -> Panel:
     missing = [c for c in dict.fromkeys(need) if c not in frame.columns]
     if missing:
         hint = (" (the simulator adds a mediator with data.dgp.mediator=province|firm and data.dgp.mediator_name=...;"
-                " +experiment=table6 sets both)" if panel.source.startswith("synthetic") else "")
+                " experiment=table6 sets both)" if panel.source.startswith("synthetic") else "")
         raise DataError(f"data {panel.source!r}: missing column(s) {missing} needed by the mediation model; "
                         f"available columns: {list(frame.columns)}{hint}")
     frame = frame.copy()
@@ -421,8 +422,8 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
 
 def _bayes(res: MediationResult, cfg: DictConfig):
     """The Bayesian joint model on the same sample; hierarchical by ``model.split_by`` groups."""
-    from models.bayes.mediation import fit_mediation_bayes, mediation_summary
     from tradeq.analyses.groups import split_groups
+    from tradeq.models.bayes.mediation import fit_mediation_bayes, mediation_summary
 
     inf, mc = cfg.inference, cfg.model
     raw = res.arrays["raw"]
@@ -449,7 +450,7 @@ def _bayes(res: MediationResult, cfg: DictConfig):
 
 def _mediator_cells(res: MediationResult, groups) -> dict:
     """The mediator equation on its own level: one row per (mediator_cluster, year) cell, with
-    that level's and year FE (see :func:`models.bayes.mediation.build_mediation_design`).
+    that level's and year FE (see :func:`tradeq.models.bayes.mediation.build_mediation_design`).
 
     A mediator measured by province-year takes one value per cell, and so does the lagged
     provincial core variable; the cell means are then exact. Firm-level controls have no

@@ -66,17 +66,19 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from models.grid_reduce import grid_total
 from tradeq.dgp.keys import NORMAL, UNIFORM, base_key, derive_key, draw_streams
+from tradeq.models.grid_reduce import grid_total
+from tradeq.models.precision import require_x64
 
 # --------------------------------------------------------------------------------------
 # Geography and grouping constants
@@ -287,7 +289,7 @@ class FirmPanelParams:
             raise ValueError(f"group_by must be one of {GROUPINGS} or None, got {self.group_by!r}")
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None = None, **overrides: Any) -> "FirmPanelParams":
+    def from_dict(cls, d: Mapping[str, Any] | None = None, **overrides: Any) -> FirmPanelParams:
         """Build from a (config) mapping; unknown keys are an error, lists become tuples."""
         values = {**(dict(d) if d is not None else {}), **overrides}
         names = {f.name for f in dataclasses.fields(cls)}
@@ -302,7 +304,7 @@ class FirmPanelParams:
         params.validate()
         return params
 
-    def replace(self, **changes: Any) -> "FirmPanelParams":
+    def replace(self, **changes: Any) -> FirmPanelParams:
         """A validated copy with ``changes`` applied (unknown names are an error).
 
         Inside ``jit`` / ``vmap`` (traced values) use ``dataclasses.replace`` instead.
@@ -783,7 +785,7 @@ def simulate_grid(key: jax.Array, params: FirmPanelParams, n_firms: int, n_years
     * ``present`` (T, F) bool; ``Market``, ``scale``, ``age``, ``roa``, ``rdebt``, ``fic``,
       ``quality``, ``error`` (T, F) float64; ``group`` (T, F) int32 — firm-year arrays are
       year-major: a year's firms are contiguous, so sums over a firm's years (the firm
-      means of the DGP and of the FE fit, :mod:`models.grid_fe`) add T rows of F values;
+      means of the DGP and of the FE fit, :mod:`tradeq.models.grid_fe`) add T rows of F values;
     * ``province``, ``region`` (F,) int32; ``soe``, ``labour`` (F,) bool; ``founding`` (F,)
       founding year minus ``year0``; ``firm_effect`` (F,); ``year_effect`` (T,);
     * ``market_py``, ``market_py_lag`` (P, T): Market by province-year and its one-year lag;
@@ -930,6 +932,7 @@ def simulate_firm_panel(params: FirmPanelParams | None = None, n_firms: int = 12
     ``n_firms`` and ``n_firms * n_years``); ``None`` keeps the natural unbalanced draw.
     The paper's size is ``n_firms=120_000, n_years=10, n_obs=594_596``.
     """
+    require_x64()
     params = FirmPanelParams() if params is None else params
     params.validate()
     if n_firms < 1 or n_years < 1:

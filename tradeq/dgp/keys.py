@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Collection, Mapping
+from collections.abc import Collection, Mapping
 
 import jax
 import jax.numpy as jnp

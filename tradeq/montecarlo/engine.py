@@ -51,9 +51,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -61,15 +62,12 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-import tradeq  # noqa: F401  (float64 JAX)
+from tradeq.atomic import write_netcdf
 from tradeq.cpu_compiler_options import compiler_options_for
-from tradeq.host_devices import cpu_devices, request_host_devices
-
-request_host_devices()  # one XLA CPU device per worker (tradeq.host_devices)
-
-from tradeq.atomic import write_netcdf  # noqa: E402
 from tradeq.dgp.firm_panel import simulate_grid
 from tradeq.dgp.keys import base_key, derive_key
+from tradeq.models.precision import require_x64
+from tradeq.runtime import cpu_devices
 
 from . import metrics as M
 from .estimators import EstimateRecord, Estimator, TestRecord
@@ -172,13 +170,14 @@ def run_replications(setting: Setting, estimators: Sequence[Estimator], seed: in
 
     ``workers`` batches run concurrently from a thread pool (the GIL is released while XLA
     runs). On CPU each worker thread runs its batches on its own XLA CPU device
-    (:mod:`tradeq.host_devices`): executions on one device run one after another, so
+    (:mod:`tradeq.runtime`): executions on one device run one after another, so
     without this the workers would mostly queue behind each other. Each device compiles the
     batch function once; with a single device the first batch runs alone, so it is compiled
     once. Results are collected in replication order, so they do not
     depend on ``workers`` any more than on ``chunk_size``. ``batch``: ``"map"`` or
     ``"vmap"`` (default :func:`default_batch_mode`; see the module docstring).
     """
+    require_x64()
     estimators = tuple(estimators)
     mode = batch or default_batch_mode()
     if mode not in BATCH_MODES:
@@ -233,7 +232,7 @@ def run_replications(setting: Setting, estimators: Sequence[Estimator], seed: in
     numbering = itertools.count()
 
     def take_device() -> None:
-        # Each worker thread keeps one CPU device (tradeq.host_devices); the compiled
+        # Each worker thread keeps one CPU device (tradeq.runtime); the compiled
         # program is the same on every device, so results do not depend on the device.
         placement.device = devices[next(numbering) % len(devices)]
 
@@ -390,7 +389,7 @@ def run_study(study: Study, seed: int, results_dir: str | Path, *, resume: bool 
         seconds[i] = round(time.perf_counter() - start, 3)
         ds.attrs.update({"setting": json.dumps(s.record()), "setting_id": s.id(), "seed": int(seed),
                          "seconds": seconds[i],
-                         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+                         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")})
         write_netcdf(paths[i], ds)
         log.info("setting %d/%d (%s): computed in %.1f s -> %s", i + 1, n, s.label(), seconds[i], paths[i].name)
 

@@ -19,7 +19,7 @@ An estimator has up to four parts (:class:`Estimator`):
 Estimator labels are ``<name>/<variant>`` (``fe/cluster``, ``mediation/bootstrap``): the
 point estimates of one name are shared, the variants differ in their inference.
 
-Shipped here: :class:`FixedEffects` (the FE replica on the grid, :mod:`models.grid_fe`,
+Shipped here: :class:`FixedEffects` (the FE replica on the grid, :mod:`tradeq.models.grid_fe`,
 with any set of variances, the inverted-U test, t and Wald tests; ``absorb="none"`` is
 pooled OLS) and :class:`Mediation` (Sobel with FE-clustered SEs and a firm-cluster
 bootstrap of the indirect effect, both batched).
@@ -27,18 +27,20 @@ bootstrap of the indirect effect, both batched).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from models.grid_fe import fit_grid, within_grid
-from models.grid_reduce import grid_total
-from models.mediation import ols_from_crossproducts, sobel
 from tradeq.dgp.firm_panel import CONTROLS, N_PROVINCES, FirmPanelParams
+from tradeq.errors import ConfigError
+from tradeq.models.grid_fe import fit_grid, within_grid
+from tradeq.models.grid_reduce import grid_total
+from tradeq.models.mediation import ols_from_crossproducts, sobel
 
 from .inference import t_interval, t_test_reject, utest_inverted_u, wald_reject
 
@@ -46,10 +48,6 @@ from .inference import t_interval, t_test_reject, utest_inverted_u, wald_reject
 #: ``twoway`` by firm and year, ``cluster_province`` by province (firms nest in provinces).
 FE_VCOVS = ("iid", "hc1", "cluster", "twoway", "cluster_province")
 _GRID_VCOV = {"cluster_province": "cluster_outer"}
-
-
-class ConfigError(ValueError):
-    """An estimator setting that cannot work; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -240,10 +238,10 @@ class Mediation(Estimator):
     ``Market_lag`` is Market lagged as the DGP's mediator is (``mediator_lag``; lag 0 is
     Market itself). Labels: ``<name>/sobel`` — a and b with ``vcov`` (default firm-cluster)
     t intervals, the indirect effect a·b with the Sobel (1982) normal interval
-    ``ab ± z·sqrt(b² se_a² + a² se_b²)`` and test (:func:`models.mediation.sobel`);
+    ``ab ± z·sqrt(b² se_a² + a² se_b²)`` and test (:func:`tradeq.models.mediation.sobel`);
     ``<name>/bootstrap`` (when ``n_boot > 0``) — a·b with the percentile interval of a
     firm-cluster bootstrap on the fixed FE-demeaned design (as
-    :func:`models.mediation.bootstrap_indirect`), rejecting a·b = 0 when the interval
+    :func:`tradeq.models.mediation.bootstrap_indirect`), rejecting a·b = 0 when the interval
     excludes 0. Truths: ``a = med_a``, ``b = med_b``, ``indirect = med_a · med_b``.
     """
 
@@ -288,7 +286,7 @@ class Mediation(Estimator):
         if self.n_boot:
             # Z = [Market_lag, Market, Market^2, controls, M, quality], FE-demeaned once on
             # the full sample; per-firm cross-products; replicate r's normal equations are
-            # sum_g w_rg Z_g'Z_g (the fixed-design cluster bootstrap of models.mediation).
+            # sum_g w_rg Z_g'Z_g (the fixed-design cluster bootstrap of tradeq.models.mediation).
             p = len(ctrl)
             Z = within_grid(jnp.stack([xl, x, x * x, *ctrl, m, y]), fa.keep)  # (k, T, F)
             k = Z.shape[0]
@@ -303,7 +301,7 @@ class Mediation(Estimator):
             ab = jnp.where(jnp.isfinite(ab), ab, jnp.nan)  # singular replicates are left out
             alpha = (1.0 - self.level) / 2.0
             out["boot_sd"] = jnp.nanstd(ab, ddof=1)
-            # Linear interpolation, NumPy's default, as models.mediation.percentile_ci.
+            # Linear interpolation, NumPy's default, as tradeq.models.mediation.percentile_ci.
             out["boot_ci"] = jnp.nanquantile(ab, jnp.asarray([alpha, 1.0 - alpha]))
         return out
 
@@ -316,7 +314,7 @@ class Mediation(Estimator):
             lo, hi = t_interval(e, se, np.asarray(df), level)
             est.append(EstimateRecord(sob, par, e, se, lo, hi))
         ab = a * b
-        # Sobel's first-order delta-method SE; its z and p come from models.mediation.sobel.
+        # Sobel's first-order delta-method SE; its z and p come from tradeq.models.mediation.sobel.
         se_ab = np.sqrt(b * b * se_a * se_a + a * a * se_b * se_b)
         q = stats.norm.ppf(0.5 + level / 2.0)
         est.append(EstimateRecord(sob, "indirect", ab, se_ab, ab - q * se_ab, ab + q * se_ab))

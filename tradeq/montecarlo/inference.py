@@ -3,8 +3,8 @@
 The batched estimators return point estimates, covariances and degrees of freedom per
 replication; these NumPy functions turn whole (R,) arrays of them into intervals and test
 decisions in one call. They are the array forms of the scalar reference code and are tested
-against it: :meth:`models.fe_result.FEFit.conf_int` and ``pvalue`` for the t intervals and
-tests, :func:`models.utest.utest` (``shape="inverted_u"``) for the Lind–Mehlum test.
+against it: :meth:`tradeq.models.fe_result.FEFit.conf_int` and ``pvalue`` for the t intervals and
+tests, :func:`tradeq.models.utest.utest` (``shape="inverted_u"``) for the Lind–Mehlum test.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from scipy import stats
 def t_quantile(level: float, df) -> np.ndarray:
     """Two-sided critical value ``q`` with ``P(|T_df| <= q) = level``; ``df`` (R,) or scalar.
 
-    A non-finite ``df`` means the normal (as :func:`models.utest.utest` with ``df=None``).
+    A non-finite ``df`` means the normal (as :func:`tradeq.models.utest.utest` with ``df=None``).
     """
     df = np.asarray(df, dtype=float)
     p = 0.5 + level / 2.0
@@ -64,7 +64,7 @@ def utest_inverted_u(b1, b2, v11, v12, v22, x_lo, x_hi, df, level: float = 0.95)
     ``-t_hi``; overall ``t = min`` of the two and ``p = max`` of the one-sided p-values. The
     test rejects (accepts an inverted U) when the end slopes have strictly opposite signs,
     both directional t values are positive and ``p < 1 - level`` — the verdict of
-    :func:`models.utest.utest` with ``shape="inverted_u"``. Returns ``t``, ``p``,
+    :func:`tradeq.models.utest.utest` with ``shape="inverted_u"``. Returns ``t``, ``p``,
     ``trivial`` (extremum outside the interval) and ``reject``.
     """
     b1, b2, v11, v12, v22, x_lo, x_hi, df = (np.asarray(a, float) for a in (b1, b2, v11, v12, v22, x_lo, x_hi, df))

@@ -15,8 +15,9 @@ estimator against the coordinate ``x``, error bars ±2 MC SE.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import xarray as xr

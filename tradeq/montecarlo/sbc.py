@@ -9,7 +9,7 @@ probability on average over the prior.
 Here the engine's generic hooks do the three steps, per replication:
 
 1. :meth:`BayesSBC.draw_truth` (JAX, inside the batched simulation) draws the pooled
-   model's parameters from its prior (:mod:`models.bayes.numpyro_model`, ``hierarchical=
+   model's parameters from its prior (:mod:`tradeq.models.bayes.numpyro_model`, ``hierarchical=
    False``): ``slope ~ N(0, s_slope)``, ``b2 ~ N(0, s_b2)``, ``b1 = slope - 2 c b2``,
    ``beta_j ~ N(0, s_beta_j)``, ``sigma ~ HalfNormal(s_sigma)``, and writes them into the
    DGP (``b1``, ``b2``, ``beta_*``, ``sigma_e``; iid errors);
@@ -17,7 +17,7 @@ Here the engine's generic hooks do the three steps, per replication:
    effects, controls and Market do not depend on the drawn parameters, and the model
    integrates firm and year effects out under a flat prior (the within transformation),
    so the DGP is exactly the model's sampling distribution;
-3. :meth:`BayesSBC.run` (host, once per replication) fits :func:`models.bayes.fit.fit_bayes`
+3. :meth:`BayesSBC.run` (host, once per replication) fits :func:`tradeq.models.bayes.fit.fit_bayes`
    with the same fixed prior scales and centre, and returns, per parameter, the rank of
    the truth among the (thinned) draws, the posterior mean and sd and the central
    interval at the study's level.
@@ -27,14 +27,16 @@ chi-square p-value of rank uniformity (:func:`tradeq.montecarlo.metrics.rank_uni
 and rank histograms (``plots: [{kind: sbc}]``).
 
 Prior scales must be fixed numbers (``prior`` in the estimator's config), not the
-data-scaled defaults of :func:`models.bayes.priors.default_priors`: SBC needs the prior
+data-scaled defaults of :func:`tradeq.models.bayes.priors.default_priors`: SBC needs the prior
 that generated the parameters to be the one the fit uses.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -43,7 +45,6 @@ import numpy as np
 from tradeq.dgp.firm_panel import CONTROLS, FirmPanelParams, grid_to_frame
 
 from .estimators import ConfigError, EstimateRecord, Estimator
-from .studies import replace_params
 
 SBC_PARAMETERS = ("b1", "b2", "slope", "sigma")
 FORMULA = "quality ~ Market + I(Market**2) + scale + age + roa + rdebt + fic | firm + year"
@@ -83,7 +84,7 @@ class BayesSBC(Estimator):
             raise ConfigError(f"estimator {self.name!r}: draws must be a multiple of thin")
 
     @classmethod
-    def from_config(cls, name: str, spec: Mapping[str, Any], level: float) -> "BayesSBC":
+    def from_config(cls, name: str, spec: Mapping[str, Any], level: float) -> BayesSBC:
         spec = dict(spec)
         prior = dict(spec.pop("prior", {}) or {})
         if "beta" in prior:
@@ -116,7 +117,7 @@ class BayesSBC(Estimator):
                               "no group_by and no mediator (the model's own sampling distribution)")
 
     def prior_scales(self):
-        from models.bayes.priors import PriorScales
+        from tradeq.models.bayes.priors import PriorScales
 
         return PriorScales(slope=self.slope, b2=self.b2, tau_slope=self.slope, tau_b2=self.b2,
                            beta=tuple(self.beta), sigma=self.sigma)
@@ -126,15 +127,16 @@ class BayesSBC(Estimator):
         slope, b2 = self.slope * z[0], self.b2 * z[1]
         sigma = self.sigma * jnp.abs(z[2])
         beta = {f"beta_{c}": s * z[3 + j] for j, (c, s) in enumerate(zip(CONTROLS, self.beta))}
-        return replace_params(params, b1=slope - 2.0 * self.center * b2, b2=b2, sigma_e=sigma, **beta)
+        # a plain replace: FirmPanelParams.validate cannot run on tracers
+        return dataclasses.replace(params, b1=slope - 2.0 * self.center * b2, b2=b2, sigma_e=sigma, **beta)
 
     def truth(self, params: FirmPanelParams) -> dict[str, jax.Array]:
         b1, b2 = jnp.asarray(params.b1), jnp.asarray(params.b2)
         return {"b1": b1, "b2": b2, "slope": b1 + 2.0 * self.center * b2, "sigma": jnp.asarray(params.sigma_e)}
 
     def run(self, panel, params, key):
-        from models.bayes.fit import fit_bayes
         from tradeq.formula import design_from_formula
+        from tradeq.models.bayes.fit import fit_bayes
 
         design = design_from_formula(grid_to_frame(panel, params), FORMULA)
         seed = int(jax.random.randint(key, (), 0, 2**31 - 1))

@@ -30,8 +30,9 @@ import dataclasses
 import hashlib
 import itertools
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from tradeq.dgp.firm_panel import FirmPanelParams
 
@@ -225,8 +226,3 @@ def assumptions_hold(study: Study, setting: Setting, label: str) -> bool | None:
     if value is None:
         value = dict(setting.coords).get(study.valid_by)
     return label in list(study.valid.get(str(value), []) or [])
-
-
-def replace_params(params: FirmPanelParams, **changes: Any) -> FirmPanelParams:
-    """``dataclasses.replace`` without :meth:`FirmPanelParams.validate` (safe on tracers)."""
-    return dataclasses.replace(params, **changes)

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
-from models.bayes.derived import group_curves  # noqa: E402
+from tradeq.models.bayes.derived import group_curves  # noqa: E402
 
 SAMPLE_DIMS = ("chain", "draw")
 MAIN_PARAMS = ["mu_slope", "mu_b2", "tau_slope", "tau_b2", "sigma"]

@@ -8,8 +8,8 @@ import pandas as pd
 import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
-from models.utest import UTestResult
 from tradeq.atomic import write_csv, write_json, write_netcdf, write_text
+from tradeq.models.utest import UTestResult
 from tradeq.report.tables import TableColumn, to_latex, to_markdown
 
 

@@ -3,7 +3,7 @@
 One column per model; for each term the coefficient with significance stars computed
 from *our* p-values (``*** p<0.01, ** p<0.05, * p<0.1``), the standard error or t
 statistic in parentheses below, then fixed-effect rows, N and R². Columns are xarray
-Datasets as produced by :meth:`models.fe_result.FEFit.to_dataset`.
+Datasets as produced by :meth:`tradeq.models.fe_result.FEFit.to_dataset`.
 
 :func:`values_column` makes a column of plain values — the simulation's truth, or a
 posterior mean with its posterior sd in parentheses — that has no p-values (so no stars)

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import tradeq  # noqa: F401
-from tradeq.design import Design
+from tradeq.models.design import Design
 
 REGIONS = ("East", "Central", "West")
 OWNERSHIP = ("non-SOE", "SOE")
@@ -100,7 +99,7 @@ def dummy_within(M: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, int, bool]:
     """Exact within transform by FWL in numpy: demean by the first FE, then residualise on
     the other FEs' demeaned dummies by least squares (small panels only).
 
-    Same signature as :func:`models.within.within_transform`; the studies use it because
+    Same signature as :func:`tradeq.models.within.within_transform`; the studies use it because
     every panel there has a different size, and the JAX transform compiles per shape.
     """
 

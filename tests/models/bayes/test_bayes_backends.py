@@ -5,10 +5,9 @@ import warnings
 import arviz_stats
 import numpy as np
 import pytest
-
-import tradeq  # noqa: F401
 from bayes_panels import simulate_panel
-from models.bayes import fit_bayes
+
+from tradeq.models.bayes import fit_bayes
 
 COMPARED = ["mu_slope", "mu_b2", "b1", "b2", "slope", "beta", "sigma", "mu_b1", "turning_point"]
 

@@ -1,4 +1,4 @@
-"""Collapsed sampling (models.bayes.collapsed): the slopes integrated out exactly.
+"""Collapsed sampling (tradeq.models.bayes.collapsed): the slopes integrated out exactly.
 
 1. The closed-form marginal log p(y | h) obeys the candidate's identity
    log p(y | h) = log p(y | phi, h) + log p(phi | h) - log p(phi | y, h)
@@ -19,15 +19,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from bayes_panels import simulate_panel
 from jax.scipy.linalg import cho_solve
 from scipy import stats as sps
 
-import tradeq  # noqa: F401
-from bayes_panels import simulate_panel
-from models.bayes import fit_bayes
-from models.bayes import collapsed as C
-from models.bayes.design import build_group_design, sufficient_stats
-from models.bayes.numpyro_model import LOG_2PI, gaussian_suffstat_loglik, model_data
+from tradeq.models.bayes import collapsed as C
+from tradeq.models.bayes import fit_bayes
+from tradeq.models.bayes.design import build_group_design, sufficient_stats
+from tradeq.models.bayes.numpyro_model import LOG_2PI, gaussian_suffstat_loglik, model_data
 
 
 @pytest.fixture(scope="module")

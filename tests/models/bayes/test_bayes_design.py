@@ -4,11 +4,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-
-import tradeq  # noqa: F401
 from bayes_panels import simulate_panel
-from models.bayes.design import build_group_design, fe_rank, interact, sufficient_stats
-from models.bayes.priors import PriorScales, default_priors
+
+from tradeq.models.bayes.design import build_group_design, fe_rank, interact, sufficient_stats
+from tradeq.models.bayes.priors import PriorScales, default_priors
 
 
 def dummies(codes):

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import tradeq  # noqa: F401
-from models.bayes import derived
-from models.bayes.diagnostics import (
+from tradeq.models.bayes import derived
+from tradeq.models.bayes.diagnostics import (
     ConvergenceError,
     ConvergenceWarning,
     check_convergence,

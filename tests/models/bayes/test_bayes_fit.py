@@ -6,13 +6,11 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
-
-import tradeq  # noqa: F401
 from bayes_panels import simulate_panel
-from models.bayes import ConvergenceError, fit_bayes, posterior_table
-from models.bayes import derived
-from models.bayes.design import build_group_design
-from models.bayes.fit import data_ranges
+
+from tradeq.models.bayes import ConvergenceError, derived, fit_bayes, posterior_table
+from tradeq.models.bayes.design import build_group_design
+from tradeq.models.bayes.fit import data_ranges
 
 FAST = dict(draws=200, tune=200, chains=2, progress=False)
 

@@ -8,12 +8,11 @@ and the hierarchical model; and the NumPyro and PyMC models must be the same den
 
 import numpy as np
 import pytest
-
-import tradeq  # noqa: F401
 from bayes_panels import simulate_panel
-from models.bayes.design import build_group_design, sufficient_stats
-from models.bayes.numpyro_model import log_density, make_model, model_data
-from models.bayes.pymc_model import build_model
+
+from tradeq.models.bayes.design import build_group_design, sufficient_stats
+from tradeq.models.bayes.numpyro_model import log_density, make_model, model_data
+from tradeq.models.bayes.pymc_model import build_model
 
 RTOL = 1e-8
 # The equality is a property of the graph, so the tests compile it without Numba (a cold

@@ -5,11 +5,10 @@ import warnings
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-
-import tradeq  # noqa: F401
 from bayes_panels import simulate_panel
-from models.bayes import fit_bayes
-from models.bayes.design import build_group_design, sufficient_stats
+
+from tradeq.models.bayes import fit_bayes
+from tradeq.models.bayes.design import build_group_design, sufficient_stats
 from tradeq.report import bayes_plots
 
 

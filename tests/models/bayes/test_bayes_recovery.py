@@ -3,7 +3,7 @@
 A small repeated study: R panels from :func:`bayes_panels.simulate_panel` with fixed
 group-specific (b1_g, b2_g), firm and year effects, and small SOE and West groups. The
 hierarchical model is fitted to every panel at once (one NUTS chain per panel,
-:func:`models.bayes.numpyro_model.sample_batch`) with the same prior (the data-scaled
+:func:`tradeq.models.bayes.numpyro_model.sample_batch`) with the same prior (the data-scaled
 default of the first panel).
 
 Checks: the 90% equal-tailed intervals of b1_g and b2_g contain the truth at about the
@@ -14,11 +14,10 @@ effects), with a smaller error against the truth.
 
 import numpy as np
 import pytest
-
-import tradeq  # noqa: F401
 from bayes_panels import dummy_within, simulate_panel
-from models.bayes.design import build_group_design, sufficient_stats
-from models.bayes.numpyro_model import make_model, model_data, sample_batch
+
+from tradeq.models.bayes.design import build_group_design, sufficient_stats
+from tradeq.models.bayes.numpyro_model import make_model, model_data, sample_batch
 
 R = 24
 SMALL = ["East:SOE", "Central:SOE", "West:non-SOE", "West:SOE"]

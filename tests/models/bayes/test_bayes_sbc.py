@@ -6,7 +6,7 @@ transformed outcome of a fixed small firm panel with firm and year effects,
     y~ = Z~ theta + sigma M e,     e ~ N(0, I),  M = I - D (D'D)^+ D'  (M e: demeaned noise),
 
 fit the model (sufficient statistics, FE integrated out: n_eff = n - rank D; all S fits at
-once with :func:`models.bayes.numpyro_model.sample_batch`, one NUTS chain each) and record
+once with :func:`tradeq.models.bayes.numpyro_model.sample_batch`, one NUTS chain each) and record
 the rank of each true parameter among L = 99 thinned posterior draws. With a correct
 model, likelihood and sampler the ranks are uniform on 0..L; a chi-square test over 10
 bins checks that per parameter. (simuk simulates from the model's own observed site;
@@ -17,13 +17,12 @@ draws by sqrt(n / n_eff)^-1, as the profile likelihood would, breaks uniformity.
 
 import numpy as np
 import pytest
+from bayes_panels import dummy_within, simulate_panel
 from scipy import stats
 
-import tradeq  # noqa: F401
-from bayes_panels import dummy_within, simulate_panel
-from models.bayes.design import build_group_design, sufficient_stats
-from models.bayes.numpyro_model import make_model, model_data, sample_batch
-from models.bayes.priors import PriorScales
+from tradeq.models.bayes.design import build_group_design, sufficient_stats
+from tradeq.models.bayes.numpyro_model import make_model, model_data, sample_batch
+from tradeq.models.bayes.priors import PriorScales
 
 S = 120  # simulations
 L = 99  # thinned posterior draws per simulation -> ranks 0..99, 10 bins of 10

@@ -10,15 +10,14 @@ import pytest
 import xarray as xr
 from scipy import integrate, stats
 
-import tradeq  # noqa: F401
-from models.bayes.mediation import (
+from tradeq.formula import feols
+from tradeq.models.bayes.mediation import (
     _collapsed_loglik,
     build_mediation_design,
     draw_coefficients,
     fit_mediation_bayes,
     mediation_summary,
 )
-from models.fixed_effects import feols
 
 
 def panel(seed=0, n_firms=400, n_years=5, a=0.4, b=0.3, direct=0.2, groups=None):
@@ -152,7 +151,7 @@ def test_pymc_twin_has_the_same_log_density_and_posterior():
     import pytensor
     import pytensor.tensor as pt
 
-    from models.bayes.mediation import _Ops, log_density, model_data
+    from tradeq.models.bayes.mediation import _Ops, log_density, model_data
 
     rng = np.random.default_rng(5)
     groups = rng.integers(0, 2, 300)

@@ -9,10 +9,9 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-import tradeq  # noqa: F401
-from models.fixed_effects import feols
 from tradeq.analyses.groups import split_groups
 from tradeq.analyses.heterogeneity import equality_tests, interaction_names, pooled_interaction, wald_test
+from tradeq.formula import feols
 from tradeq.panel import DataError, Panel
 
 

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-import tradeq  # noqa: F401
 from tradeq.analyses import lags
 from tradeq.analyses.common import apply_tail
 from tradeq.config import ModelConfig

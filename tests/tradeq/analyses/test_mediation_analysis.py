@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import tradeq  # noqa: F401
-from models.fixed_effects import feols
-from models.mediation import aroian, goodman, sobel
 from tradeq.analyses.mediation import MediationModel, estimate_mediation, mediation_sample
+from tradeq.formula import feols
+from tradeq.models.mediation import aroian, goodman, sobel
 from tradeq.panel import DataError, Panel
 
 
@@ -145,7 +144,7 @@ N_REP = 100
 def test_coverage_of_bootstrap_and_bayesian_intervals_for_ab():
     """Panels with a = b = 0.3 (a·b = 0.09), firm and year effects: the 95% firm-bootstrap
     (percentile, BCa) and Bayesian joint-model intervals of a·b cover it about 95% of the time."""
-    from models.bayes.mediation import fit_mediation_bayes, mediation_summary
+    from tradeq.models.bayes.mediation import fit_mediation_bayes, mediation_summary
 
     a, b = 0.3, 0.3
     hits = {"percentile": 0, "bca": 0, "bayes": 0}

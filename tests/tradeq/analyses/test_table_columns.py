@@ -3,7 +3,7 @@ lag labels and notes."""
 
 import numpy as np
 
-from models.fe_result import FEFit
+from tradeq.models.fe_result import FEFit
 from tradeq.report.tables import TableColumn, term_label, to_latex, to_markdown, values_column
 
 

@@ -11,8 +11,6 @@ import dataclasses
 import math
 import warnings
 
-import tradeq  # noqa: F401  (enables float64 before any JAX array exists)
-
 import jax
 import jax.numpy as jnp
 import numpy as np

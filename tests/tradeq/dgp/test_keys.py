@@ -4,10 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy.special import ndtri
-
-import tradeq  # noqa: F401  (float64 JAX)
 from jax.extend.random import threefry_2x32
+from scipy.special import ndtri
 
 from tradeq.dgp.keys import base_key, counter_words, draw_streams, probit, threefry2x32
 

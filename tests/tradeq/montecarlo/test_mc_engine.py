@@ -8,9 +8,9 @@ import xarray as xr
 from mc_shared import FE, REPS, SEED, SETTING
 
 from tradeq.dgp.firm_panel import FirmPanelParams
-from tradeq.host_devices import cpu_devices
 from tradeq.montecarlo.engine import result_name, run_replications, run_setting, run_study
 from tradeq.montecarlo.studies import Setting, build_study
+from tradeq.runtime import cpu_devices
 
 
 def assert_same(a, b):

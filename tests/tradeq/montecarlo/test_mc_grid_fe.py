@@ -5,13 +5,13 @@ import warnings
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from mc_shared import REPS, SEED, SETTING
 
-from models.fixed_effects import feols
-from models.grid_fe import drop_singletons_grid, fit_grid, within_grid
-from models.singletons import drop_singletons
 from tradeq.dgp.firm_panel import FirmPanelParams, grid_to_frame, simulate_grid
 from tradeq.dgp.keys import base_key
-from mc_shared import REPS, SEED, SETTING
+from tradeq.formula import feols
+from tradeq.models.grid_fe import drop_singletons_grid, fit_grid, within_grid
+from tradeq.models.singletons import drop_singletons
 from tradeq.montecarlo.engine import replication_key
 
 RHS = "Market + I(Market**2) + scale + age + roa + rdebt + fic"

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from models.fe_result import FEFit
-from models.utest import utest
+from tradeq.models.fe_result import FEFit
+from tradeq.models.utest import utest
 from tradeq.montecarlo import metrics as M
 from tradeq.montecarlo.inference import t_interval, t_test_reject, utest_inverted_u, wald_reject
 

@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.fixed_effects import feols
-from models.mediation import sobel
 from tradeq.dgp.firm_panel import FirmPanelParams, grid_to_frame, simulate_grid
+from tradeq.formula import feols
+from tradeq.models.mediation import sobel
 from tradeq.montecarlo.engine import collect_records, replication_key, run_replications, setting_dataset
 from tradeq.montecarlo.estimators import Mediation, _bootstrap_counts
 from tradeq.montecarlo.studies import Setting

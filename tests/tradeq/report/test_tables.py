@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models.fe_result import FEFit
+from tradeq.models.fe_result import FEFit
 from tradeq.report.tables import TableColumn, stars, term_label, to_latex, to_markdown
 
 

@@ -3,8 +3,7 @@
 import jax
 import jax.numpy as jnp
 
-import tradeq  # noqa: F401
-from tradeq.compile_clock import compile_clock
+from tradeq.models.compile_clock import compile_clock
 
 
 def test_counts_a_fresh_compilation_and_not_a_cached_call():

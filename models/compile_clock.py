@@ -13,9 +13,9 @@ block are counted too (listeners are process-wide).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import jax.monitoring
 
