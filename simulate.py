@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -29,10 +30,13 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 import tradeq
-from tradeq import pipeline
+from tradeq import cli, pipeline
 from tradeq.atomic import write_json, write_text, write_with
 from tradeq.config import register_configs
+from tradeq.errors import ConfigError
 from tradeq.runinfo import Timings, git_commit, package_versions
+from tradeq.specs import SyntheticFirmsSpec
+from tradeq.specs.fields import from_node, schema_for
 
 log = logging.getLogger("tradeq")
 register_configs()
@@ -57,7 +61,6 @@ def run_study(cfg: DictConfig, run_dir: Path) -> None:
     """``study=<name>``: the Monte Carlo study into ``run_dir`` (see the module docstring)."""
     from hydra.utils import get_original_cwd
 
-    from tradeq.montecarlo.estimators import ConfigError
     from tradeq.montecarlo.run import DEFAULT_RESULTS_DIR, run_into
 
     study_cfg = OmegaConf.to_container(cfg.study, resolve=True)
@@ -65,10 +68,7 @@ def run_study(cfg: DictConfig, run_dir: Path) -> None:
     if not results.is_absolute():
         results = Path(get_original_cwd()) / results
     write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    try:
-        record = run_into(study_cfg, int(cfg.seed), run_dir, results_dir=results)
-    except ConfigError as err:  # a setting that cannot work: say which, without a traceback
-        raise SystemExit(f"error: {err}") from None
+    record = run_into(study_cfg, int(cfg.seed), run_dir, results_dir=results)
     write_json(run_dir / "run.json", {
         "seed": int(cfg.seed), **record, "versions": package_versions(), "git": git_commit(),
         "config": OmegaConf.to_container(cfg, resolve=True),
@@ -79,17 +79,18 @@ def run_study(cfg: DictConfig, run_dir: Path) -> None:
           f"in {record['timings_s']['study']:.1f} s -> {run_dir}")
 
 
-@hydra.main(version_base=None, config_path="conf", config_name="simulate")
+@hydra.main(version_base="1.3", config_path="conf", config_name="simulate")
 def main(cfg: DictConfig) -> None:
     tradeq.setup_runtime()  # here too: launcher workers (joblib, submitit) import this module, not run it
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     if cfg.study.name != "none":
         return run_study(cfg, run_dir)
-    if str(cfg.data.source.value) != "synthetic_firms":
-        raise SystemExit("error: simulate.py generates synthetic data; use data=synthetic_firms")
+    if OmegaConf.get_type(cfg.data) is not schema_for(SyntheticFirmsSpec):
+        raise ConfigError("simulate.py generates synthetic data; use data=synthetic_firms")
+    data = from_node(cfg.data, SyntheticFirmsSpec, "data", HydraConfig.get().runtime.choices.get("data"))
     timings = Timings()
     with timings("simulate"):
-        panel = pipeline.load_panel(cfg.data, seed=cfg.seed)
+        panel = pipeline.load_panel(data, seed=int(cfg.seed))
     fmt = cfg.format.value
     path = write_panel(run_dir / f"panel.{fmt}", panel.frame, fmt)
     write_json(run_dir / "truth.json", truth_record(panel.truth))
@@ -106,4 +107,4 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     tradeq.setup_runtime()  # float64 JAX and host devices, before any array exists
-    main()
+    sys.exit(cli.run(main))

@@ -146,5 +146,6 @@ def test_missing_required_setting_is_one_error_line(tmp_path):
     """An analysis without a setting it needs says which, in one line (it used to die with NameError)."""
     proc = run(["model=mediation", "model.mediator=null", *SMALL, f"hydra.run.dir={tmp_path}"], check=False)
     assert proc.returncode != 0
-    assert "error: model.kind=mediation needs model.mediator=<column>" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
+    assert "model.kind=mediation needs model.mediator=<column>" in proc.stderr
     assert "Traceback" not in proc.stderr and "NameError" not in proc.stderr

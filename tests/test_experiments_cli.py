@@ -20,20 +20,24 @@ from tradeq.config import register_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
-SMALL = ["data.n_firms=2500", "data.n_years=10", "data.n_obs=null", "model.n_boot=300",
-         "inference.draws=200", "inference.tune=200", "inference.chains=2"]
+SMALL = ["data.n_firms=2500", "data.n_years=10", "data.n_obs=null"]
+BAYES = ["inference.draws=200", "inference.tune=200", "inference.chains=2"]
+MEDIATION = {"table6", "table7"}
 CONTROLS = ["scale", "age", "roa", "rdebt", "fic"]
 register_configs()
 
 
 def run_experiment(name, tmp_path, *extra):
-    from tradeq.analyses import run_analysis
+    import estimate
+    from tradeq.specs import estimate_spec
 
     with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        cfg = compose(config_name="estimate", overrides=[f"experiment={name}", *SMALL, *extra])
+        sizes = [*([] if "data=file" in extra else SMALL), *(["model.n_boot=300"] if name in MEDIATION else []),
+                 *([] if "inference.kind=fe" in extra else BAYES)]
+        cfg = compose(config_name="estimate", overrides=[f"experiment={name}", *sizes, *extra])
     out = tmp_path / name
-    result = run_analysis(cfg, out)
-    return out, result, (out / "table.md").read_text()
+    report = estimate.run(estimate_spec(cfg), out, cfg)
+    return out, report, (out / "table.md").read_text()
 
 
 def rows(table: str) -> list[str]:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from tradeq.errors import DataError
@@ -23,12 +22,14 @@ class Panel:
     """A validated DataFrame, where it came from, and (for simulated panels) the truth.
 
     ``labels`` maps column names to Stata variable labels when the file carried them.
+    ``id`` and ``time`` name the panel keys when the data have them (``None`` for a
+    cross-section, or when the user did not declare them).
     """
 
     frame: pd.DataFrame
     source: str
-    id: str = "firm"
-    time: str = "year"
+    id: str | None = "firm"
+    time: str | None = "year"
     labels: dict[str, str] = field(default_factory=dict)
     truth: Any = None
 
@@ -71,7 +72,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     raise DataError(f"data file {str(path)!r}: unsupported type {suffix!r} (use .csv, .parquet or .dta)")
 
 
-def load_file_panel(path: str | Path, rename: dict[str, str], id: str, time: str) -> Panel:
+def load_file_panel(path: str | Path, rename: dict[str, str], id: str | None, time: str | None) -> Panel:
     frame, labels = read_table(path)
     unknown = [c for c in rename if c not in frame.columns]
     if unknown:
@@ -96,12 +97,14 @@ def validate_panel(
     """
     frame, where = panel.frame, f"data {panel.source!r}"
     numeric, categorical = list(dict.fromkeys(numeric)), list(dict.fromkeys(categorical))
-    needed = list(dict.fromkeys(numeric + categorical + [panel.id, panel.time]))
+    keys = [k for k in (panel.id, panel.time) if k]
+    needed = list(dict.fromkeys(numeric + categorical + keys))
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataError(
             f"{where}: missing column(s) {missing} needed by the model; available columns: {list(frame.columns)}"
-            " (map the file's names with data.rename={file_name: model_name}, or set data.id / data.time)"
+            " (map the file's names with data.rename={file_name: model_name}"
+            + (", or set data.id / data.time to the panel keys)" if set(missing) & set(keys) else ")")
         )
     if frame.shape[0] == 0:
         raise DataError(f"{where}: the sample is empty (0 rows)")
@@ -109,7 +112,7 @@ def validate_panel(
     if wrong:
         kinds = {c: str(frame[c].dtype) for c in wrong}
         raise DataError(f"{where}: column(s) {wrong} must be numeric but have dtype {kinds}")
-    dup = frame.duplicated([panel.id, panel.time], keep=False)
+    dup = frame.duplicated(keys, keep=False) if len(keys) == 2 else pd.Series(False, index=frame.index)
     if dup.any():
         example = frame.loc[dup, [panel.id, panel.time]].head(3).to_dict("records")
         raise DataError(
@@ -122,6 +125,3 @@ def validate_panel(
         counts = {c: int(frame[c].isna().sum()) for c in needed if frame[c].isna().any()}
         raise DataError(f"{where}: the sample is empty after dropping rows with missing values (missing per column: {counts})")
 
-
-def numeric_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if np.issubdtype(frame[c].dtype, np.number)]

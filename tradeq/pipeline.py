@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
 
 from tradeq.config import value
 from tradeq.errors import ConfigError, DataError  # noqa: F401  (re-exported for estimate.py)
@@ -26,25 +25,20 @@ from tradeq.models.singletons import drop_singletons
 from tradeq.models.utest import UTestResult
 from tradeq.models.utest import from_fit as utest_from_fit
 from tradeq.panel import Panel, load_file_panel, validate_panel
+from tradeq.specs import FileSpec, SyntheticFirmsSpec
 
 log = logging.getLogger("tradeq")
 
 
-def load_panel(data_cfg: DictConfig, seed: int) -> Panel:
-    """``data.source=synthetic_firms`` simulates (seeded); ``data.source=file`` reads ``data.path``."""
-    source = str(value(data_cfg.source))
-    if source == "file":
-        if not data_cfg.path:
-            raise ConfigError("data=file needs data.path=<your .csv/.parquet/.dta>")
-        return load_file_panel(data_cfg.path, dict(data_cfg.rename or {}), data_cfg.id, data_cfg.time)
-    from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel
+def load_panel(data: SyntheticFirmsSpec | FileSpec, seed: int) -> Panel:
+    """A user's file (``data=file``) or the simulated firm panel (``data=synthetic_firms``, seeded)."""
+    if isinstance(data, FileSpec):
+        return load_file_panel(data.path, dict(data.rename or {}), data.id, data.time)
+    from tradeq.dgp.firm_panel import simulate_firm_panel
 
-    params = FirmPanelParams.from_dict(OmegaConf.to_container(data_cfg.dgp, resolve=True))
-    frame, truth = simulate_firm_panel(
-        params, n_firms=int(data_cfg.n_firms), n_years=int(data_cfg.n_years), seed=int(seed),
-        n_obs=None if data_cfg.n_obs is None else int(data_cfg.n_obs),
-    )
-    return Panel(frame=frame, source="synthetic_firms (simulated)", id="firm", time="year", truth=truth)
+    frame, truth = simulate_firm_panel(data.dgp, n_firms=int(data.n_firms), n_years=int(data.n_years),
+                                       seed=int(seed), n_obs=None if data.n_obs is None else int(data.n_obs))
+    return Panel(frame=frame, source="synthetic_firms (simulated)", id=data.id, time=data.time, truth=truth)
 
 
 def _expr_columns(expr: str) -> tuple[set[str], set[str]]:
@@ -91,7 +85,7 @@ def required_columns(formula: str) -> tuple[str, list[str], list[str]]:
     return outcome[0], numeric, list(dict.fromkeys(categorical))
 
 
-def cluster_columns(model_cfg: DictConfig, fe_names: list[str]) -> list[str]:
+def cluster_columns(model_cfg, fe_names: list[str]) -> list[str]:
     """The cluster columns the vcov needs; ``vcov=cluster`` without a column uses the first FE (as fixest)."""
     vcov = str(value(model_cfg.vcov))
     raw = model_cfg.cluster
@@ -112,7 +106,7 @@ def cluster_columns(model_cfg: DictConfig, fe_names: list[str]) -> list[str]:
     return cols
 
 
-def build_design(panel: Panel, model_cfg: DictConfig) -> Design:
+def build_design(panel: Panel, model_cfg) -> Design:
     """Validate the columns the formula needs, then turn the frame into arrays."""
     formula = str(model_cfg.formula)
     outcome, numeric, categorical = required_columns(formula)
@@ -122,7 +116,7 @@ def build_design(panel: Panel, model_cfg: DictConfig) -> Design:
     return design_from_formula(panel.frame, formula, cluster=clusters or None)
 
 
-def fit_model(design: Design, model_cfg: DictConfig) -> FEFit:
+def fit_model(design: Design, model_cfg) -> FEFit:
     vcov = str(value(model_cfg.vcov))
     return fit_fe(design, vcov=vcov)
 
@@ -150,7 +144,7 @@ def core_range(design: Design, var: str, interval: Any = None) -> CoreRange:
     return CoreRange(float(x.min()), float(x.max()), f"min and max of {var} in the estimation sample")
 
 
-def inverted_u_test(fit: FEFit, design: Design, model_cfg: DictConfig) -> tuple[UTestResult, CoreRange] | None:
+def inverted_u_test(fit: FEFit, design: Design, model_cfg) -> tuple[UTestResult, CoreRange] | None:
     """Lind–Mehlum test when ``model.utest`` names a variable with a squared term in the fit."""
     var = model_cfg.utest
     if not var:
@@ -194,7 +188,8 @@ def describe_utest(result: UTestResult, rng: CoreRange) -> str:
     fl = d["fieller"]
     bound = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731  ("inf" strings)
     return "\n".join([
-        f"Inverted-U test (Lind–Mehlum) on [{rng.lo:.4g}, {rng.hi:.4g}] ({rng.source}):",
+        f"{'U' if result.shape == 'u' else 'Inverted-U'} test (Lind–Mehlum) on [{rng.lo:.4g}, {rng.hi:.4g}] "
+        f"({rng.source}):",
         f"  slope at low end  {d['slope_lo']:.4g} (t = {d['t_lo']:.3f}, p = {d['p_lo']:.3g})",
         f"  slope at high end {d['slope_hi']:.4g} (t = {d['t_hi']:.3f}, p = {d['p_hi']:.3g})",
         f"  overall t = {d['t']:.3f}, p = {d['p']:.3g} → {d['verdict']}",
@@ -219,16 +214,3 @@ def sample_record(fit: FEFit) -> dict:
     }
 
 
-def run_record(cfg: DictConfig, panel: Panel, fit: FEFit, timings: dict, versions: dict, git: dict) -> dict:
-    """Everything needed to reproduce the run and audit what the estimator did to the sample."""
-    return {
-        "seed": int(cfg.seed),
-        "model": str(cfg.model.name),
-        "formula": str(cfg.model.formula),
-        "data": {"source": panel.source, **panel.fingerprint()},
-        "sample": sample_record(fit),
-        "timings_s": dict(timings),
-        "versions": versions,
-        "git": git,
-        "config": OmegaConf.to_container(cfg, resolve=True),
-    }

@@ -47,3 +47,15 @@ class Timings(dict):
             yield
         finally:
             self[name] = round(time.perf_counter() - start, 4)
+
+
+def run_record(spec, panel, timings: dict, config: dict) -> dict:
+    """Everything needed to reproduce a run: seed, data fingerprint, timings, versions, commit, config."""
+    return {
+        "seed": int(spec.seed),
+        "data": {"source": panel.source, **panel.fingerprint()},
+        "timings_s": dict(timings),
+        "versions": package_versions(),
+        "git": git_commit(),
+        "config": config,
+    }

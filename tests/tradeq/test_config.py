@@ -46,7 +46,7 @@ def test_default_is_inverted_u_on_synthetic_firms():
     cfg = _compose([])
     assert cfg.model.name == "inverted_u"
     assert cfg.model.utest == "Market"
-    assert cfg.data.source.value == "synthetic_firms"
+    assert OmegaConf.get_type(cfg.data).__name__ == "SyntheticFirmsSpecConfig"
     assert cfg.data.n_obs == 594_596
 
 

@@ -9,58 +9,81 @@ roa, rdebt, fic); unset, one column with ``model.controls``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
-from omegaconf import DictConfig
 
 from tradeq.analyses.common import (
-    AnalysisResult,
+    Fitted,
     Spec,
+    analysis_record,
+    apply_tail,
     fit_spec,
-    require_settings,
     resolve_vcov,
     square,
+    tail_note,
     tidy,
     truth_terms,
     utest,
 )
+from tradeq.models.utest import UTestResult
 from tradeq.panel import Panel
 from tradeq.report.outputs import utest_rows
 from tradeq.report.tables import TableColumn, values_column
+from tradeq.report.writer import Report
+from tradeq.specs import EstimateSpec
 
 
-def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
-    mc = cfg.model
-    require_settings(mc, "baseline", ("outcome", "treatment"))
-    y, x = str(mc.outcome), str(mc.treatment)
-    sets = [list(map(str, s)) for s in mc.control_sets] if mc.control_sets is not None else [list(map(str, mc.controls))]
-    fe = [str(f) for f in mc.fe]
-    vcov, cluster = resolve_vcov(mc, fe)
-    level = float(mc.level)
-    fits, columns, tests = {}, [], {}
+@dataclass(frozen=True)
+class BaselineResult:
+    """One fit per column (``"(1)"``, ``"(2)"``, …), its inverted-U test, the columns' control
+    sets, and the simulation's truth by term (with its turning point) when the data are simulated."""
+
+    fits: dict[str, Fitted]
+    utests: dict[str, UTestResult | None]
+    control_sets: tuple[tuple[str, ...], ...]
+    truth: dict[str, float] | None
+    turning_point: float | None
+    tail: dict | None
+
+
+def estimate(spec: EstimateSpec, panel: Panel, timings) -> BaselineResult:
+    m = spec.model
+    panel, tail = apply_tail(panel, m, m.outcome)
+    sets = m.control_sets if m.control_sets is not None else (tuple(m.controls),)
+    vcov, cluster = resolve_vcov(m, list(m.fe))
+    fits, tests = {}, {}
     with timings("fit"):
         for j, controls in enumerate(sets):
-            terms = (x, square(x), *controls) if mc.quadratic else (x, *controls)
-            f = fit_spec(panel, Spec(y, terms, tuple(fe), vcov, cluster), level)
+            terms = (m.treatment, square(m.treatment), *controls) if m.quadratic else (m.treatment, *controls)
             name = f"({j + 1})"
-            u = utest(f, x, level)
-            fits[name] = f
-            tests[name] = u[0].to_dict() if u else None
-            columns.append(TableColumn(f.dataset, title=y, extra=utest_rows(u[0] if u else None)))
-    truth = truth_terms(panel.truth)
-    notes = []
-    if truth is not None:
-        used = {t for s in sets for t in s}
-        values = {t: v for t, v in truth.items() if t in used or t in (x, f"I({x} ** 2)")}
-        tp = getattr(panel.truth, "turning_point", None)
+            fits[name] = fit_spec(panel, Spec(m.outcome, terms, tuple(m.fe), vcov, cluster), m.level)
+            u = utest(fits[name], m.treatment, m.level)
+            tests[name] = u[0] if u else None
+    return BaselineResult(fits, tests, tuple(tuple(s) for s in sets), truth_terms(panel.truth),
+                          getattr(panel.truth, "turning_point", None), tail)
+
+
+def report(result: BaselineResult, spec: EstimateSpec) -> Report:
+    m = spec.model
+    y, x = m.outcome, m.treatment
+    columns = [TableColumn(f.dataset, title=y, extra=utest_rows(result.utests[n])) for n, f in result.fits.items()]
+    notes = [tail_note(result.tail)] if result.tail else []
+    if result.truth is not None:
+        used = {t for s in result.control_sets for t in s}
+        values = {t: v for t, v in result.truth.items() if t in used or t in (x, f"I({x} ** 2)")}
+        tp = result.turning_point
         columns.append(values_column(values, "Truth", extra={"Turning point": f"{tp:.3f}"} if tp is not None else {}))
         notes.append("Truth: the simulation's coefficients (the data-generating model has every control; "
                      "a column without them omits variables correlated with the core variable).")
-    estimates = pd.concat([tidy(f, n, level) for n, f in fits.items()], ignore_index=True)
-    summary = {"outcome": y, "treatment": x, "control_sets": sets, "utest": tests,
-               "columns": {n: {"n_obs": f.fit.n_obs, "terms": list(f.fit.x_names),
-                               "estimate": f.fit.coef.tolist(), "std_error": f.fit.se.tolist()} for n, f in fits.items()}}
-    caption = mc.title or f"Inverted U: {y} on {x}"
-    report = "\n".join(f"{n}: {x} {f.fit.coef[f.fit.index(x)]:.4g}" + (f", {tests[n]['verdict']}" if tests[n] else "")
-                       for n, f in fits.items())
-    return AnalysisResult(kind="baseline", columns=columns, caption=caption, summary=summary, estimates=estimates,
-                          fits={n: f.fit for n, f in fits.items()}, notes=notes, report=report)
+    tests = {n: (u.to_dict() if u else None) for n, u in result.utests.items()}
+    summary = {"outcome": y, "treatment": x, "control_sets": [list(s) for s in result.control_sets], "utest": tests,
+               "columns": {n: {"n_obs": f.fit.n_obs, "terms": list(f.fit.x_names), "estimate": f.fit.coef.tolist(),
+                               "std_error": f.fit.se.tolist()} for n, f in result.fits.items()}}
+    estimates = pd.concat([tidy(f, n, m.level) for n, f in result.fits.items()], ignore_index=True)
+    console = "\n".join(f"{n}: {x} {f.fit.coef[f.fit.index(x)]:.4g}" + (f", {tests[n]['verdict']}" if tests[n] else "")
+                        for n, f in result.fits.items())
+    return Report(caption=m.title or f"Inverted U: {y} on {x}", columns=tuple(columns), notes=tuple(notes),
+                  files={"baseline.json": summary, "estimates.csv": estimates},
+                  record=analysis_record("baseline", result.fits, result.tail), console=console)
+

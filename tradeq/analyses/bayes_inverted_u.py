@@ -1,7 +1,7 @@
 """The Bayesian version of a fixed-effects inverted-U model (``inference=bayes|both``).
 
 Fits :func:`tradeq.models.bayes.fit.fit_bayes` — b1_g, b2_g varying over the groups formed by
-``model.groups`` (default region × ownership), common control slopes, firm and year effects
+``inference.groups`` (default region × ownership), common control slopes, firm and year effects
 removed exactly by the within transformation (SPEC 3) — on the same design as the FE replica,
 and sets it beside OLS:
 
@@ -11,22 +11,21 @@ and sets it beside OLS:
   intervals, no draws are simulated from them;
 * the controls' OLS estimates from the main fit next to their posteriors.
 
-Outputs: ``posterior.nc`` (the DataTree), ``bayes_*.png`` plots, a markdown comparison
-appended to ``table.md``, and diagnostics (R-hat, bulk/tail ESS, divergences) for ``run.json``.
+:func:`estimate` fits and diagnoses; :func:`report_parts` gives ``posterior.nc`` (the
+DataTree), the ``bayes_*.png`` plots, a markdown comparison appended to ``table.md``, the
+posterior's tidy rows and the diagnostics (R-hat, bulk/tail ESS, divergences) for ``run.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import warnings
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from omegaconf import DictConfig
 
-from tradeq.analyses.common import value
 from tradeq.analyses.groups import Split
 from tradeq.analyses.heterogeneity import interaction_names, pooled_interaction
 from tradeq.errors import ConfigError, DataError
@@ -36,6 +35,7 @@ from tradeq.models.bayes.priors import PriorScales, default_priors
 from tradeq.models.design import Design
 from tradeq.models.fe_result import FEFit
 from tradeq.panel import Panel
+from tradeq.specs import EstimateSpec, InferenceSpec
 
 GROUP_SEP = " × "
 
@@ -44,9 +44,9 @@ def group_split(frame: pd.DataFrame, columns: list[str], where: str) -> Split:
     """Groups as the combinations of ``columns`` present in the data, labels ``"East × SOE"``."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataError(f"data {where!r}: model.groups names column(s) {missing} that the data does not have")
+        raise DataError(f"data {where!r}: inference.groups names column(s) {missing} that the data does not have")
     if not columns:
-        raise ConfigError("inference=bayes|both needs model.groups (one or more grouping columns)")
+        raise ConfigError("inference=bayes|both needs inference.groups (one or more grouping columns)")
     keys = frame[columns].astype(str).agg(GROUP_SEP.join, axis=1)
     labels, codes = np.unique(keys.to_numpy(), return_inverse=True)
     return Split(by=GROUP_SEP.join(columns), labels=tuple(map(str, labels)), codes=codes.astype(np.int64))
@@ -60,31 +60,32 @@ def model_parts(fit: FEFit, core: str) -> tuple[list[str], list[str]]:
     return [t for t in fit.x_names if t not in (core, square)], list(fit.fe_names)
 
 
-def priors(design: Design, core: str, controls: list[str], cfg: DictConfig) -> tuple[PriorScales, float]:
+def priors(design: Design, core: str, controls: list[str], inference: InferenceSpec) -> tuple[PriorScales, float]:
     """Data-scaled priors from ``inference.prior`` and the curve's reference point (mean of the core term)."""
     x = design.X[:, design.x_names.index(core)]
     center = float(x.mean())
     cols = [design.x_names.index(c) for c in controls]
-    p = cfg.inference.prior
+    p = inference.prior
     scales = default_priors(design.y, x, design.X[:, cols], center=center, control_names=tuple(controls),
                             autoscale=float(p.autoscale))
     return dataclasses.replace(scales, nu_shape=float(p.nu_shape), nu_rate=float(p.nu_rate)), center
 
 
-def fit_posterior(design: Design, split: Split, core: str, controls: list[str], cfg: DictConfig) -> xr.DataTree:
-    inf = cfg.inference
+def fit_posterior(design: Design, split: Split, core: str, controls: list[str], inference: InferenceSpec,
+                  seed: int) -> xr.DataTree:
     groups = split.codes[design.row_id]
-    prior, center = priors(design, core, controls, cfg)
+    prior, center = priors(design, core, controls, inference)
     return fit_bayes(
         design, groups=groups, group_names=list(split.labels), core=core, prior=prior, center=center,
-        backend=str(value(inf.backend)), hierarchical=bool(inf.hierarchical),
-        likelihood=str(value(inf.likelihood)), draws=int(inf.draws), tune=int(inf.tune),
-        chains=int(inf.chains), collapse=bool(inf.collapse), seed=int(cfg.seed), progress=True,
+        backend=str(inference.backend), hierarchical=bool(inference.hierarchical),
+        likelihood=str(inference.likelihood), draws=int(inference.draws), tune=int(inference.tune),
+        chains=int(inference.chains), collapse=bool(inference.collapse), seed=int(seed), progress=True,
+        target_accept=inference.target_accept,
     )
 
 
 def ols_group_intervals(panel: Panel, split: Split, fit: FEFit, core: str, controls: list[str],
-                        cfg: DictConfig, level: float) -> xr.Dataset:
+                        level: float) -> xr.Dataset:
     """OLS b1_g, b2_g with intervals from the FE model with group-specific slopes (dims group × stat)."""
     vcov = fit.vcov_type
     g = pooled_interaction(panel, split, fit.y_name, core, controls, list(fit.fe_names), vcov,
@@ -157,28 +158,60 @@ def diagnostics(dt: xr.DataTree, fail: bool, rhat_max: float = 1.01) -> dict:
     return diag
 
 
-def run(panel: Panel, design: Design, fit: FEFit, cfg: DictConfig, run_dir: Path) -> dict:
-    """Fit, diagnose, plot; return what ``estimate.py`` writes (tree, tables, record)."""
-    from tradeq.report import bayes_plots
+@dataclass(frozen=True)
+class BayesInvertedU:
+    """The posterior (``tree``), the OLS group intervals beside it (dims ``group`` × ``stat``),
+    its convergence diagnostics, the groups and the common controls."""
 
-    core = str(cfg.model.utest or "")
+    tree: xr.DataTree
+    ols: xr.Dataset
+    diagnostics: dict
+    groups: tuple[str, ...]
+    controls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BayesParts:
+    """What the Bayesian fit adds to a run: the comparison table, tidy rows, files, run record."""
+
+    markdown: str
+    tidy: pd.DataFrame
+    files: dict
+    record: dict
+
+
+def estimate(panel: Panel, design: Design, fit: FEFit, spec: EstimateSpec) -> BayesInvertedU:
+    """Fit and diagnose the hierarchical inverted U of an FE model (``model.utest`` names its core)."""
+    core = str(spec.model.utest or "")
     if not core:
         raise ConfigError("inference=bayes|both needs model.utest=<core variable> (its square must be in the formula)")
-    level = float(cfg.model.level)
+    level = float(spec.model.level)
     controls, _ = model_parts(fit, core)
-    split = group_split(panel.frame, [str(c) for c in cfg.model.groups], panel.source)
-    dt = fit_posterior(design, split, core, controls, cfg)
-    diag = diagnostics(dt, bool(cfg.inference.fail_on_warning))
-    ols = ols_group_intervals(panel, split, fit, core, controls, cfg, level)
-    plots = [p.name for p in bayes_plots.save_all(dt, run_dir, ols=ols, prob=level)] if cfg.output.plots else []
-    return {
-        "tree": dt,
-        "markdown": comparison_markdown(dt, ols, fit, controls, level),
-        "tidy": posterior_tidy(dt, str(cfg.model.name), level),
-        "record": {"groups": list(split.labels), "backend": str(value(cfg.inference.backend)),
-                   "draws": int(cfg.inference.draws), "tune": int(cfg.inference.tune),
-                   "chains": int(cfg.inference.chains), "max_rhat": diag["max_rhat"],
-                   "divergences": diag["divergences"], "min_ess_bulk": diag["min_ess_bulk"],
-                   "min_ess_tail": diag["min_ess_tail"], "rhat": diag["rhat"], "ess_bulk": diag["ess_bulk"],
-                   "ess_tail": diag["ess_tail"], "plots": plots},
-    }
+    split = group_split(panel.frame, list(spec.inference.groups), panel.source)
+    dt = fit_posterior(design, split, core, controls, spec.inference, spec.seed)
+    diag = diagnostics(dt, bool(spec.inference.fail_on_warning))
+    ols = ols_group_intervals(panel, split, fit, core, controls, level)
+    return BayesInvertedU(dt, ols, diag, tuple(split.labels), tuple(controls))
+
+
+def report_parts(b: BayesInvertedU, spec: EstimateSpec, fit: FEFit | None) -> BayesParts:
+    from tradeq.report import bayes_plots
+
+    level, inf, dt = float(spec.model.level), spec.inference, b.tree
+    files: dict = {"posterior.nc": dt}
+    if spec.output.plots:
+        files.update({
+            "bayes_forest_b1.png": lambda path: bayes_plots.plot_group_forest(dt, "b1", b.ols, path, level),
+            "bayes_forest_b2.png": lambda path: bayes_plots.plot_group_forest(dt, "b2", b.ols, path, level),
+            "bayes_curves.png": lambda path: bayes_plots.plot_group_curves(dt, path, level),
+            "bayes_trace.png": lambda path: bayes_plots.plot_trace(dt, path),
+            "bayes_rank.png": lambda path: bayes_plots.plot_rank(dt, path),
+        })
+    d = b.diagnostics
+    record = {"groups": list(b.groups), "backend": str(inf.backend), "draws": int(inf.draws), "tune": int(inf.tune),
+              "chains": int(inf.chains), "max_rhat": d["max_rhat"], "divergences": d["divergences"],
+              "min_ess_bulk": d["min_ess_bulk"], "min_ess_tail": d["min_ess_tail"], "rhat": d["rhat"],
+              "ess_bulk": d["ess_bulk"], "ess_tail": d["ess_tail"],
+              "plots": [n for n in files if n.endswith(".png")]}
+    return BayesParts(markdown=comparison_markdown(dt, b.ols, fit, list(b.controls), level),
+                      tidy=posterior_tidy(dt, str(spec.model.name), level), files=files, record=record)

@@ -16,10 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import xarray as xr
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from tradeq import pipeline
 from tradeq.config import value  # noqa: F401  (re-exported for the analyses)
@@ -34,10 +33,10 @@ from tradeq.winsorize import trim, winsorize
 log = logging.getLogger("tradeq")
 
 
-def require_settings(model_cfg: DictConfig, kind: str, keys: tuple[str, ...]) -> None:
+def require_settings(model_cfg, kind: str, keys: tuple[str, ...]) -> None:
     """One clear error for the first ``model.<key>`` an analysis needs but the config leaves empty."""
     for key in keys:
-        if not model_cfg.get(key):
+        if not getattr(model_cfg, key, None):
             raise ConfigError(f"model.kind={kind} needs model.{key}=<column>")
 
 
@@ -76,7 +75,7 @@ class Fitted:
     dataset: xr.Dataset
 
 
-def resolve_vcov(model_cfg: DictConfig, fe: list[str], cluster: Any = None) -> tuple[str, tuple[str, ...]]:
+def resolve_vcov(model_cfg, fe: list[str], cluster: Any = None) -> tuple[str, tuple[str, ...]]:
     """(vcov, cluster columns) for an analysis.
 
     ``vcov=cluster`` without a column clusters by the first fixed effect (as fixest does);
@@ -119,7 +118,7 @@ def with_frame(panel: Panel, frame: pd.DataFrame) -> Panel:
                  labels=panel.labels, truth=panel.truth)
 
 
-def apply_tail(panel: Panel, model_cfg: DictConfig, outcome: str | None) -> tuple[Panel, dict | None]:
+def apply_tail(panel: Panel, model_cfg, outcome: str | None) -> tuple[Panel, dict | None]:
     """Winsorise or trim ``outcome`` at the ``tail_p`` / ``1 − tail_p`` quantiles (per side).
 
     The paper's "5% tailing" is ``tail_p=0.05``. Quantiles are taken over the whole panel
@@ -179,13 +178,6 @@ class AnalysisResult:
     posterior: Any = None
 
 
-def fit_record(fit: FEFit) -> dict:
-    """What the estimator did to one column's sample (as ``run.json`` records for the fe path)."""
-    return pipeline.sample_record(fit)
-
-
-def as_float_array(frame: pd.DataFrame, col: str) -> np.ndarray:
-    return frame[col].to_numpy(dtype=float)
 
 
 def convergence_note(max_rhat, divergences, rhat_max: float = 1.01) -> str | None:
@@ -202,3 +194,17 @@ def convergence_note(max_rhat, divergences, rhat_max: float = 1.01) -> str | Non
         parts.append(f"{int(divergences)} divergent transitions")
     return ("Caution: the Bayesian fit failed its convergence checks (" + ", ".join(parts)
             + "); more draws (inference.draws, inference.tune) or a higher target acceptance may be needed.")
+
+
+def tail_note(tail: dict) -> str:
+    """The table note of :func:`apply_tail`'s record."""
+    return (f"{tail['column']} {tail['mode']}d at the {tail['p']:g} and {1 - tail['p']:g} quantiles "
+            f"({tail['rows_changed']:,} values changed).")
+
+
+def analysis_record(kind: str, fits: dict[str, Fitted], tail: dict | None) -> dict:
+    """What ``run.json`` records of an analysis: its kind, each column's sample, the tailing."""
+    record = {"kind": kind, "samples": {n: pipeline.sample_record(f.fit) for n, f in fits.items()}}
+    if tail is not None:
+        record["tail"] = tail
+    return record

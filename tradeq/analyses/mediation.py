@@ -64,7 +64,7 @@ from tradeq.analyses.common import (
     value,
     with_frame,
 )
-from tradeq.errors import DataError
+from tradeq.errors import ConfigError, DataError
 from tradeq.lags import panel_lag
 from tradeq.models.mediation import MediationBootstrap, aroian, bootstrap_indirect, goodman, sobel
 from tradeq.models.singletons import drop_singletons
@@ -140,7 +140,7 @@ def mediation_sample(panel: Panel, model: MediationModel) -> Panel:
     that the equations share one sample."""
     frame = panel.frame
     need = [model.outcome, model.treatment, model.mediator, *model.controls, *model.fe,
-            *model.cluster, *model.mediator_cluster, panel.id, panel.time]
+            *model.cluster, *model.mediator_cluster, *(k for k in (panel.id, panel.time) if k)]
     missing = [c for c in dict.fromkeys(need) if c not in frame.columns]
     if missing:
         hint = (" (the simulator adds a mediator with data.dgp.mediator=province|firm and data.dgp.mediator_name=...;"
@@ -148,6 +148,8 @@ def mediation_sample(panel: Panel, model: MediationModel) -> Panel:
         raise DataError(f"data {panel.source!r}: missing column(s) {missing} needed by the mediation model; "
                         f"available columns: {list(frame.columns)}{hint}")
     frame = frame.copy()
+    if model.lag and not (panel.id and panel.time):
+        raise ConfigError("model.lag needs the panel keys: set data.id=<unit column> and data.time=<year column>")
     if model.lag:
         frame[model.x] = panel_lag(frame, model.treatment, model.lag, panel.id, panel.time)
     used = list(dict.fromkeys([model.outcome, model.x, model.mediator, *model.controls, *model.fe,

@@ -85,6 +85,20 @@ def _fmt(x: float, digits: int) -> str:
     return "" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
 
 
+#: At most this many decimals when a row's numbers are too small for ``digits``.
+MAX_DIGITS = 8
+
+
+def row_digits(values, digits: int) -> int:
+    """Decimals for one coefficient row: ``digits``, or more when its largest magnitude would
+    print as zero — two significant digits, at most :data:`MAX_DIGITS` (a regressor measured in
+    large units has a tiny coefficient: -0.0000* says nothing)."""
+    finite = [abs(float(v)) for v in values if v is not None and np.isfinite(v) and v != 0]
+    if not finite or max(finite) >= 10.0 ** -digits:
+        return digits
+    return int(min(MAX_DIGITS, max(digits, 1 - np.floor(np.log10(max(finite))))))
+
+
 def _term_order(columns: list[TableColumn]) -> list[str]:
     terms: list[str] = []
     for col in columns:
@@ -99,6 +113,8 @@ def table_rows(columns: list[TableColumn], paren: str = "se", digits: int = 4, l
     rows: list[list[str]] = []
     for term in _term_order(columns):
         coef_row, paren_row = [term_label(term, latex)], [""]
+        shown = [float(c.estimates.sel(term=term)["estimate"]) for c in columns if term in c.estimates["term"].values]
+        d = row_digits(shown, digits)
         for col in columns:
             ds = col.estimates
             if term not in ds["term"].values:
@@ -108,10 +124,10 @@ def table_rows(columns: list[TableColumn], paren: str = "se", digits: int = 4, l
             e = ds.sel(term=term)
             mark = stars(float(e["p_value"]))
             mark = f"$^{{{mark}}}$" if (latex and mark) else mark
-            coef_row.append(_fmt(float(e["estimate"]), digits) + mark)
+            coef_row.append(_fmt(float(e["estimate"]), d) + mark)
             value = float(e["std_error"]) if paren == "se" else float(e["statistic"])
             # values columns without a spread (the truth) get no parentheses at all
-            paren_row.append(f"({_fmt(value, digits if paren == 'se' else 2)})" if np.isfinite(value) else "")
+            paren_row.append(f"({_fmt(value, d if paren == 'se' else 2)})" if np.isfinite(value) else "")
         rows += [coef_row, paren_row]
     fe_names: list[str] = []
     for col in columns:

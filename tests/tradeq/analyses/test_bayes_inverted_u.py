@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf
 
 from tradeq.analyses.bayes_inverted_u import group_split, priors
 from tradeq.formula import design_from_formula
 from tradeq.panel import DataError
+from tradeq.specs import InferenceSpec, PriorOptions
 
 
 def small_design():
@@ -20,7 +20,7 @@ def small_design():
 
 
 def cfg(autoscale=2.5, nu_shape=2.0, nu_rate=0.1):
-    return OmegaConf.create({"inference": {"prior": {"autoscale": autoscale, "nu_shape": nu_shape, "nu_rate": nu_rate}}})
+    return InferenceSpec(kind="bayes", prior=PriorOptions(autoscale=autoscale, nu_shape=nu_shape, nu_rate=nu_rate))
 
 
 def test_autoscale_scales_every_prior_sd_and_nu_is_passed():
@@ -41,5 +41,5 @@ def test_group_split_labels_and_missing_column():
     split = group_split(df, ["region", "ownership"], "f.csv")
     assert split.labels == ("East × SOE", "East × non-SOE", "West × non-SOE")
     assert split.codes.tolist() == [0, 2, 1]
-    with pytest.raises(DataError, match=r"model.groups names column\(s\) \['sector'\]"):
+    with pytest.raises(DataError, match=r"inference.groups names column\(s\) \['sector'\]"):
         group_split(df, ["sector"], "f.csv")

@@ -5,34 +5,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf
 
 from tradeq.analyses import lags
 from tradeq.analyses.common import apply_tail
-from tradeq.config import ModelConfig
 from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel
 from tradeq.panel import Panel
 from tradeq.runinfo import Timings
+from tradeq.specs import EstimateSpec, LagsSpec
+from tradeq.specs.model import ModelSpec
 from tradeq.winsorize import trim, winsorize
 
 PAPER_N = {0: 594_596, 1: 414_819, 2: 311_251, 3: 238_764}
 
 
 def model_cfg(**kw):
-    cfg = OmegaConf.structured(ModelConfig)
-    cfg.merge_with(kw)
-    return cfg
+    return ModelSpec(**kw)
 
 
 def test_table5_n_shrink_pattern_on_the_synthetic_panel():
     frame, truth = simulate_firm_panel(FirmPanelParams(), n_firms=3000, n_years=10, seed=7, n_obs=3000 * 5)
     panel = Panel(frame=frame, source="sim", truth=truth)
-    cfg = OmegaConf.create({"model": OmegaConf.to_container(model_cfg(
-        kind="lags", outcome="quality", treatment="Market", quadratic=False,
-        controls=["scale", "age", "roa", "rdebt", "fic"], cluster="firm"), resolve=True),
-        "output": {"digits": 4}})
-    res = lags.run(panel, cfg, Timings())
-    n = {(r["lag"], r["controls"]): r["n_obs"] for r in res.summary["columns"]}
+    spec = EstimateSpec(model=LagsSpec(outcome="quality", treatment="Market", quadratic=False,
+                                       controls=("scale", "age", "roa", "rdebt", "fic"), cluster=("firm",)))
+    res = lags.report(lags.estimate(spec, panel, Timings()), spec)
+    n = {(r["lag"], r["controls"]): r["n_obs"] for r in res.files["lags.json"]["columns"]}
     # Presence spells are contiguous, so the k-th lag exists for T_i − k of a firm's T_i years;
     # firms left with one such year are FE singletons and drop out.
     T = frame.groupby("firm").size().to_numpy()

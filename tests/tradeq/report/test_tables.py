@@ -70,3 +70,12 @@ def test_latex_compiles_structure():
     # every body row has the same number of cells
     rows = [l for l in tex.splitlines() if l.endswith(r"\\") and "multicolumn" not in l]
     assert {l.count("&") for l in rows} == {1}
+
+
+def test_tiny_coefficients_get_enough_digits():
+    from tradeq.report.tables import row_digits
+
+    assert row_digits([0.0534, -0.0066], 4) == 4
+    assert row_digits([2.3e-6, 1e-7], 4) == 7
+    assert row_digits([3e-12], 4) == 8  # capped
+    assert row_digits([float("nan"), 0.0], 4) == 4

@@ -1,0 +1,26 @@
+"""Frozen, validated records of what a run does, built once from the Hydra config.
+
+``estimate_spec(cfg) -> EstimateSpec`` (data, model, inference, output); the model specs by
+kind in :data:`MODEL_SPECS`; the Hydra schemas are derived from the specs
+(:func:`tradeq.specs.fields.schema_for`) and registered by :func:`tradeq.config.register_configs`.
+"""
+
+from tradeq.specs.data import DATA_SPECS, FileSpec, SyntheticFirmsSpec
+from tradeq.specs.inference import InferenceSpec, PriorOptions
+from tradeq.specs.model import (
+    MODEL_SPECS,
+    BaselineSpec,
+    FESpec,
+    HeterogeneitySpec,
+    LagsSpec,
+    MediationSpec,
+    ModelSpec,
+)
+from tradeq.specs.output import OutputSpec
+from tradeq.specs.run import EstimateSpec, estimate_spec
+
+__all__ = [
+    "DATA_SPECS", "MODEL_SPECS", "BaselineSpec", "EstimateSpec", "FESpec", "FileSpec", "HeterogeneitySpec",
+    "InferenceSpec", "LagsSpec", "MediationSpec", "ModelSpec", "OutputSpec", "PriorOptions", "SyntheticFirmsSpec",
+    "estimate_spec",
+]
