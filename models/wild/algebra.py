@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..crv3 import ClusterBlocks, full_sample_solve, leave_one_out_solve
-from .weights import draw_weights, enumerate_signs
+from .weights import WeightDraws
 
 Variance = Literal["crv1", "crv3", "crv3j"]
 VARIANCES: tuple[str, ...] = ("crv1", "crv3", "crv3j")
@@ -160,9 +160,9 @@ class BootMoments:
         return int(self.n0.size)
 
 
-@partial(jax.jit, static_argnames=("kind", "G", "size", "enumerate", "center"))
-def _chunk(key, start, L, S0, S1, d0, d1, num0, num1, *, kind, G, size, enumerate, center):
-    V = enumerate_signs(start, G=G, size=size) if enumerate else draw_weights(key, start, kind=kind, G=G, size=size)
+@partial(jax.jit, static_argnames=("center",))
+def _chunk(V, L, S0, S1, d0, d1, num0, num1, *, center):
+    """The five per-draw moments of a (G, m) weight block."""
     Z0 = L @ (S0.T @ V) + d0[:, None] * V
     Z1 = L @ (S1.T @ V) + d1[:, None] * V
     if center:
@@ -179,20 +179,17 @@ def chunk_size_for(G: int, draws: int, chunk_size: int | None = None) -> int:
     return min(size, draws)
 
 
-def boot_moments(
-    pieces: HypothesisPieces, *, kind: str, draws: int, key, enumerate: bool, chunk_size: int | None = None
-) -> BootMoments:
-    """:class:`BootMoments` of ``draws`` draws, in chunks of a fixed size (the last one
-    padded and trimmed) so that one compiled kernel serves every chunk."""
-    G = pieces.G
-    size = chunk_size_for(G, draws, chunk_size)
-    args = [jnp.asarray(x) for x in (pieces.L, pieces.S0, pieces.S1, pieces.d0, pieces.d1, pieces.num0, pieces.num1)]
+def boot_moments(pieces: HypothesisPieces, draws: WeightDraws) -> BootMoments:
+    """:class:`BootMoments` over the weight chunks of ``draws`` (a fixed chunk size, the
+    last chunk padded and trimmed, so one compiled kernel serves every chunk)."""
+    if draws.G != pieces.G:
+        raise ValueError(f"weights for {draws.G} clusters, data with {pieces.G}")
+    args = (pieces.L, pieces.S0, pieces.S1, pieces.d0, pieces.d1, pieces.num0, pieces.num1)  # jit takes NumPy as is
     parts = []
-    for start in range(0, draws, size):
-        out = _chunk(key, start, *args, kind=kind, G=G, size=size, enumerate=enumerate, center=pieces.center)
-        parts.append([np.asarray(o)[: min(size, draws - start)] for o in out])
-    cols = [np.concatenate([p[i] for p in parts]) for i in range(5)]
-    return BootMoments(*cols)
+    for start, V in draws.chunks():
+        out = _chunk(V, *args, center=pieces.center)
+        parts.append([np.asarray(o)[: min(draws.chunk, draws.draws - start)] for o in out])
+    return BootMoments(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
 
 
 def t_boot(moments: BootMoments, lam: float, scale: float) -> np.ndarray:

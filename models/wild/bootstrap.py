@@ -21,10 +21,10 @@ import xarray as xr
 
 from ..crv3 import ClusterBlocks, cluster_blocks
 from ..precision import require_x64
-from .algebra import BootMoments, HypothesisPieces, boot_moments, hypothesis_pieces, t_boot
+from .algebra import BootMoments, HypothesisPieces, boot_moments, chunk_size_for, hypothesis_pieces, t_boot
 from .ci import invert_test
 from .pvalues import bootstrap_pvalue, check_ptype, check_tie_rule
-from .weights import FEW_CLUSTERS_WEBB, as_key, check_weights, use_enumeration
+from .weights import FEW_CLUSTERS_WEBB, WeightDraws, check_weights, use_enumeration, weight_draws
 
 NULLS = {"restricted": "restricted", "wcr": "restricted", "unrestricted": "unrestricted", "wcu": "unrestricted"}
 
@@ -100,23 +100,34 @@ def wild_distribution(
     variance: str = "crv1",
     ssc: float | None = None,
     chunk_size: int | None = None,
+    draws: WeightDraws | None = None,
 ) -> WildDistribution:
     """The :class:`WildDistribution` of ``R`` (k,) from precomputed cluster blocks.
 
     ``reps`` draws (all 2^G sign vectors instead when Rademacher and ``2^G <= reps``);
     ``key`` an int seed or a ``jax.random`` key; ``chunk_size`` draws per kernel call (it
-    bounds memory and does not change the result).
+    bounds memory and does not change the result); ``draws`` precomputed weight draws
+    (:func:`bootstrap_draws`), which then replace weights/reps/key/chunk_size.
     """
-    check_weights(weights)
     null = check_null(null)
+    pieces = hypothesis_pieces(blocks, R, variance=variance, ssc=ssc)
+    if draws is None:
+        draws = bootstrap_draws(blocks.G, weights=weights, reps=reps, key=key, chunk_size=chunk_size)
+    moments = boot_moments(pieces, draws)
+    return WildDistribution(
+        pieces=pieces, moments=moments, null=null, weights=draws.kind, enumerated=draws.enumerated, reps=int(reps)
+    )
+
+
+def bootstrap_draws(G: int, *, weights: str = "rademacher", reps: int = 9999, key=0, chunk_size=None) -> WeightDraws:
+    """The weight draws :func:`wild_distribution` uses; pass the same object (``.cached()``)
+    to several calls to test many hypotheses on one set of draws."""
+    check_weights(weights)
     reps = int(reps)
     if reps < 1:
         raise ValueError(f"reps must be positive; got {reps}")
-    pieces = hypothesis_pieces(blocks, R, variance=variance, ssc=ssc)
-    enum = use_enumeration(weights, blocks.G, reps)
-    draws = 2**blocks.G if enum else reps
-    moments = boot_moments(pieces, kind=weights, draws=draws, key=as_key(key), enumerate=enum, chunk_size=chunk_size)
-    return WildDistribution(pieces=pieces, moments=moments, null=null, weights=weights, enumerated=enum, reps=reps)
+    n = 2**G if use_enumeration(weights, G, reps) else reps
+    return weight_draws(weights, G, reps, key, chunk_size_for(G, n, chunk_size))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ..crv3 import ClusterBlocks, cluster_blocks, full_sample_solve
 from ..precision import require_x64
 from ..utest import VERDICT_INVERTED_U, VERDICT_NOT_SIGNIFICANT, VERDICT_TRIVIAL, VERDICT_U
 from .algebra import hypothesis_pieces
-from .bootstrap import wild_distribution
+from .bootstrap import bootstrap_draws, wild_distribution
 from .ci import MAX_DOUBLINGS, bisect_boundary, find_bound
 
 
@@ -184,7 +184,9 @@ def wild_utest(
         shape = "u" if b[j] > 0 else "inverted_u"
     if shape not in ("inverted_u", "u"):
         raise ValueError(f"shape must be 'auto', 'inverted_u' or 'u'; got {shape!r}")
-    boot = dict(weights=weights, reps=reps, key=key, variance=variance, ssc=ssc, chunk_size=chunk_size)
+    # one set of draws, kept in memory, for both end tests and every theta
+    draws = bootstrap_draws(blocks.G, weights=weights, reps=reps, key=key, chunk_size=chunk_size).cached()
+    boot = dict(variance=variance, ssc=ssc, draws=draws, reps=reps)
     inv = shape == "inverted_u"
     s_lo, se_lo, t_lo, p_lo, dist = _end_test(blocks, i, j, x_lo, "upper" if inv else "lower", boot, tie_rule)
     s_hi, se_hi, t_hi, p_hi, _ = _end_test(blocks, i, j, x_hi, "lower" if inv else "upper", boot, tie_rule)

@@ -18,6 +18,7 @@ the weights of a draw depend only on the key and b, never on how the draws are b
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
 
@@ -89,3 +90,52 @@ def enumerate_signs(start, *, G: int, size: int) -> jax.Array:
     idx = (start + jnp.arange(size, dtype=jnp.int64))[None, :]
     bits = (idx >> jnp.arange(G, dtype=jnp.int64)[:, None]) & 1
     return 1.0 - 2.0 * bits.astype(jnp.float64)
+
+
+#: Largest weight matrix (elements) that :meth:`WeightDraws.cached` keeps in memory.
+CACHE_ELEMENTS = 1 << 23
+
+
+@partial(jax.jit, static_argnames=("kind", "G", "size", "enumerate"))
+def weight_block(key, start, *, kind: str, G: int, size: int, enumerate: bool) -> jax.Array:
+    """(G, size) weights of draws ``start ..``: sign vectors or sampled (see above)."""
+    if enumerate:
+        return enumerate_signs(start, G=G, size=size)
+    return draw_weights(key, start, kind=kind, G=G, size=size)
+
+
+@dataclass(frozen=True)
+class WeightDraws:
+    """The B weight vectors of one bootstrap, produced in chunks of ``chunk`` draws (the
+    last chunk padded): ``chunks()`` yields ``(start, (G, chunk) block)``. ``cached()``
+    keeps the blocks, so that many hypotheses (test inversion over theta) share them."""
+
+    kind: str
+    G: int
+    draws: int
+    key: jax.Array
+    enumerated: bool
+    chunk: int
+    cache: tuple | None = None
+
+    def chunks(self):
+        starts = range(0, self.draws, self.chunk)
+        if self.cache is not None:
+            yield from zip(starts, self.cache)
+            return
+        for start in starts:
+            yield start, weight_block(self.key, start, kind=self.kind, G=self.G, size=self.chunk,
+                                      enumerate=self.enumerated)
+
+    def cached(self) -> WeightDraws:
+        if self.cache is not None or self.G * self.draws > CACHE_ELEMENTS:
+            return self
+        return replace(self, cache=tuple(block for _, block in self.chunks()))
+
+
+def weight_draws(kind: str, G: int, reps: int, key, chunk: int) -> WeightDraws:
+    """The draws of a bootstrap with ``reps`` replications (all 2^G sign vectors when
+    Rademacher and 2^G <= reps)."""
+    enum = use_enumeration(check_weights(kind), G, reps)
+    draws = 2**G if enum else int(reps)
+    return WeightDraws(kind=kind, G=G, draws=draws, key=as_key(key), enumerated=enum, chunk=min(chunk, draws))
