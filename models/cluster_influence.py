@@ -77,7 +77,8 @@ def influence_from_blocks(
     fe_nested: bool = False,
     cluster_labels: Sequence | None = None,
 ) -> xr.Dataset:
-    """:func:`cluster_influence` from precomputed :class:`~tradeq.models.crv3.ClusterBlocks`."""
+    """:func:`cluster_influence` from precomputed :class:`~tradeq.models.crv3.ClusterBlocks`
+    (built with ``sums=True``: G*(rho > 0) needs the column sums)."""
     coef, bread = full_sample_solve(blocks)
     beta_loo, singular = leave_one_out(blocks)
     term_names, idx = _terms(blocks.k, names, terms)
@@ -130,7 +131,7 @@ def cluster_influence(
     (term) and ``gstar`` G*(rho) (term, rho). Equations in the module docstring.
     """
     require_x64()
-    blocks = cluster_blocks(y, X, clusters)
+    blocks = cluster_blocks(y, X, clusters, sums=True)
     return influence_from_blocks(
         blocks, names=names, terms=terms, rho=rho, fe_nested=fe_nested, cluster_labels=cluster_labels
     )

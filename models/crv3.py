@@ -53,7 +53,8 @@ class ClusterBlocks:
     """Per-cluster cross products of ``[y, X]``.
 
     Shapes: ``XX`` (G, k, k), ``Xy`` (G, k), ``yy`` (G,), ``Xsum`` (G, k) the column sums
-    ``1'X_g``, ``counts`` (G,) the cluster sizes N_g.
+    ``1'X_g`` (computed on request, see :func:`cluster_blocks`), ``counts`` (G,) the
+    cluster sizes N_g.
     """
 
     XX: np.ndarray
@@ -114,39 +115,56 @@ def check_design(y, X) -> tuple[np.ndarray, np.ndarray]:
     return y, X
 
 
-def cluster_blocks(y, X, clusters) -> ClusterBlocks:
+def yx_block(y: np.ndarray, X: np.ndarray) -> np.ndarray | None:
+    """The C-ordered (n, 1 + k) block whose columns are exactly y and X, when y and X are
+    its column views (as :func:`tradeq.models.wild.cluster_design` lays them out): element
+    (i, 0) is y_i and (i, j) is X_{i, j-1}, so the block is read in place."""
+    n, k = X.shape
+    step = (k + 1) * 8
+    if y.dtype != np.float64 or X.dtype != np.float64 or n < 2:
+        return None
+    if y.strides != (step,) or X.strides != (step, 8) or X.ctypes.data != y.ctypes.data + 8:
+        return None
+    return np.lib.stride_tricks.as_strided(y, shape=(n, k + 1), strides=(step, 8), writeable=False)
+
+
+def cluster_blocks(y, X, clusters, *, sums: bool = False) -> ClusterBlocks:
     """The per-cluster blocks of ``y`` (n,), ``X`` (n, k), ``clusters`` (n,) dense codes.
 
-    One gather of the rows into cluster order (skipped when the rows already come in
-    cluster order) and one ``X_g'[X_g, y_g]`` product per cluster: O(n k^2) in all.
+    One ``[y, X]_g'[y, X]_g`` product per cluster (a BLAS-3 call: O(n k^2) in all, no
+    level-1/2 BLAS on long vectors, whose threads spin on a busy machine). Rows in cluster
+    order that are views of one ``[y, X]`` block are read in place; otherwise each
+    cluster's rows are gathered once. ``sums=True`` also fills ``Xsum`` (else zeros).
     """
     y, X = check_design(y, X)
     codes, G = check_clusters(clusters, y.shape[0])
     counts = np.bincount(codes, minlength=G)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     in_order = bool(np.all(codes[1:] >= codes[:-1]))
+    block = yx_block(y, X) if in_order else None
     if not in_order:
         # a stable radix sort on 16-bit keys when the codes fit
-        keys = codes.astype(np.int16) if G < 2**15 else codes
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(codes.astype(np.int16) if G < 2**15 else codes, kind="stable")
     k = X.shape[1]
-    XX = np.empty((G, k, k))
-    Xy = np.empty((G, k))
-    yy = np.empty(G)
-    Xsum = np.empty((G, k))
+    grams = np.empty((G, k + 1, k + 1))
+    Xsum = np.zeros((G, k))
     for g in range(G):
         lo, hi = offsets[g], offsets[g + 1]
-        if in_order:
-            Xg, yg = X[lo:hi], y[lo:hi]
+        if block is not None:
+            Mg = block[lo:hi]
         else:
-            rows = order[lo:hi]
-            Xg, yg = np.take(X, rows, axis=0), np.take(y, rows)
-        XX[g] = Xg.T @ Xg
-        Xy[g] = Xg.T @ yg
-        yy[g] = yg @ yg
-        Xsum[g] = Xg.sum(axis=0)
-    XX = 0.5 * (XX + np.swapaxes(XX, 1, 2))
-    return ClusterBlocks(XX=XX, Xy=Xy, yy=yy, Xsum=Xsum, counts=counts)
+            rows = slice(lo, hi) if in_order else order[lo:hi]
+            Mg = np.empty((hi - lo, k + 1))
+            Mg[:, 0] = y[rows]
+            Mg[:, 1:] = X[rows]
+        grams[g] = Mg.T @ Mg
+        if sums:
+            Xsum[g] = Mg[:, 1:].sum(axis=0)
+    grams = 0.5 * (grams + np.swapaxes(grams, 1, 2))
+    return ClusterBlocks(
+        XX=np.ascontiguousarray(grams[:, 1:, 1:]), Xy=np.ascontiguousarray(grams[:, 1:, 0]),
+        yy=grams[:, 0, 0].copy(), Xsum=Xsum, counts=counts,
+    )
 
 
 def full_sample_solve(blocks: ClusterBlocks) -> tuple[np.ndarray, np.ndarray]:

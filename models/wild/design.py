@@ -52,7 +52,8 @@ class ClusterDesign:
     intercept if there are FE but none nested absorbs it (without FE, X is taken as is),
     then the dummies of the non-nested FE (one level
     per dimension left out, collinear ones dropped); ``names`` (p,). ``clusters`` (N,)
-    dense codes 0..G-1. ``rows`` (N,) the input rows kept (singletons dropped), or None.
+    dense codes 0..G-1. ``rows`` (N,) the input row of each design row: singletons are
+    dropped and the rows sorted by cluster (stable), which makes the cluster blocks slices.
     ``nested`` (m,) which FE dimensions were projected out; ``df_k`` the parameter count
     and ``ssc = G/(G-1) (N-1)/(N-df_k)`` the CRV1 factor (pyfixest's).
     """
@@ -63,7 +64,7 @@ class ClusterDesign:
     names: tuple[str, ...]
     n_regressors: int
     nested: tuple[bool, ...]
-    rows: np.ndarray | None
+    rows: np.ndarray
     df_k: int
     ssc: float
 
@@ -144,14 +145,13 @@ def cluster_design(
     cl = np.asarray(clusters)
     if cl.shape != (n,):
         raise ValueError(f"clusters must have shape ({n},); got {cl.shape}")
-    rows = None
-    if m and drop_singleton_rows:
-        keep = drop_singletons(fe)
-        if not keep.all():
-            rows = np.flatnonzero(keep)
-            y, X, fe, cl = y[rows], X[rows], fe[rows], cl[rows]
+    keep = drop_singletons(fe) if m and drop_singleton_rows else np.ones(n, dtype=bool)
+    # rows in cluster order: the cluster blocks are then slices, not gathers
+    codes, G = check_clusters(_dense(cl[keep]), int(keep.sum()))
+    rows = np.flatnonzero(keep)[np.argsort(codes, kind="stable")]
+    codes = _dense(cl[rows])
+    y, X, fe = y[rows], X[rows], fe[rows]
     fe = np.column_stack([_dense(fe[:, j]) for j in range(m)]) if m else fe.astype(np.int32)
-    codes, G = check_clusters(_dense(cl), y.shape[0])
     nested = V.fe_nested_in_clusters(fe, codes[:, None]) if m else np.zeros(0, bool)
     D, dnames = _dummy_block(fe, [j for j in range(m) if not nested[j]], fe_names, intercept=bool(m) and not nested.any())
     Z = np.column_stack([y, X, D])
@@ -159,14 +159,16 @@ def cluster_design(
         Z, _, ok = within_transform(Z, fe[:, nested])
         if not ok:
             raise ValueError("the within transformation by the nested FE did not converge")
-    yt, Xt = Z[:, 0].copy(), np.ascontiguousarray(Z[:, 1:])
+    Xt = Z[:, 1:]
     XtX = Xt.T @ Xt
     drop = cholesky_collinear(XtX, tol=1e-10 * max(float(np.max(np.diag(XtX))), 1e-300), rtol=1e-10)
     if drop[:k].any():
         bad = [names[j] for j in np.flatnonzero(drop[:k])]
         raise ValueError(f"regressor(s) {bad} are collinear with the fixed effects or earlier regressors")
     keep_cols = np.flatnonzero(~drop)
-    Xt = np.ascontiguousarray(Xt[:, keep_cols])
+    # y and X stay views of one C-ordered [y, X] block, which cluster_blocks reads in place
+    Z = np.ascontiguousarray(Z if not drop.any() else Z[:, np.r_[0, 1 + keep_cols]])
+    yt, Xt = Z[:, 0], Z[:, 1:]
     all_names = names + dnames
     N = yt.shape[0]
     levels = [int(fe[:, j].max()) + 1 for j in range(m)]

@@ -125,3 +125,16 @@ def test_summclust_published_nlswork(absorb):
     cv1 = V.cluster_vcov(np.linalg.inv(d.X.T @ d.X), d.X, u, d.clusters, 12, dfk)
     assert np.sqrt(cv1[0, 0]) == pytest.approx(pub["se_cv1"], abs=5e-7)
     assert b[0] == pytest.approx(pub["coef"], abs=5e-7)
+
+
+def test_a_yx_block_in_cluster_order_is_read_in_place():
+    from tradeq.models.crv3 import yx_block
+
+    y, X, cl = _data()
+    order = np.argsort(cl, kind="stable")
+    F = np.column_stack([y, X])[order]
+    assert yx_block(F[:, 0], F[:, 1:]) is not None and yx_block(y, X) is None
+    a, b = cluster_blocks(F[:, 0], F[:, 1:], cl[order]), cluster_blocks(y, X, cl)
+    np.testing.assert_allclose(a.XX, b.XX, rtol=1e-12)
+    np.testing.assert_allclose(a.Xy, b.Xy, rtol=1e-12)
+    np.testing.assert_allclose(a.yy, b.yy, rtol=1e-12)
