@@ -112,6 +112,38 @@ def _dummy_block(fe: np.ndarray, dims: list[int], fe_names: list[str], intercept
     return D, names
 
 
+def _check_inputs(y, X, fe, clusters, names, fe_names):
+    y, X = check_design(y, X)
+    n, k = X.shape
+    fe = np.zeros((n, 0), np.int64) if fe is None else np.asarray(fe)
+    fe = fe[:, None] if fe.ndim == 1 else fe
+    if fe.shape[0] != n:
+        raise ValueError(f"fe has {fe.shape[0]} rows, y has {n}")
+    m = fe.shape[1]
+    names = [f"x{j}" for j in range(k)] if names is None else [str(s) for s in names]
+    fe_names = [f"fe{j}" for j in range(m)] if fe_names is None else [str(s) for s in fe_names]
+    if len(names) != k or len(fe_names) != m:
+        raise ValueError(f"need {k} names and {m} fe_names; got {len(names)} and {len(fe_names)}")
+    cl = np.asarray(clusters)
+    if cl.shape != (n,):
+        raise ValueError(f"clusters must have shape ({n},); got {cl.shape}")
+    return y, X, fe, cl, names, fe_names
+
+
+def _drop_collinear(Z: np.ndarray, k: int, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the added columns of ``Z = [y, X, D]`` collinear with earlier ones; an error
+    if one of the caller's k regressors is. Returns (C-ordered [y, X~], kept columns of X~)."""
+    Xt = Z[:, 1:]
+    XtX = Xt.T @ Xt
+    drop = cholesky_collinear(XtX, tol=1e-10 * max(float(np.max(np.diag(XtX))), 1e-300), rtol=1e-10)
+    if drop[:k].any():
+        bad = [names[j] for j in np.flatnonzero(drop[:k])]
+        raise ValueError(f"regressor(s) {bad} are collinear with the fixed effects or earlier regressors")
+    keep_cols = np.flatnonzero(~drop)
+    # y and X stay views of one C-ordered [y, X] block, which cluster_blocks reads in place
+    return np.ascontiguousarray(Z if not drop.any() else Z[:, np.r_[0, 1 + keep_cols]]), keep_cols
+
+
 def cluster_design(
     y,
     X,
@@ -131,20 +163,9 @@ def cluster_design(
     does. Raises ``ValueError`` if one of the caller's regressors is collinear with the FE.
     """
     require_x64()
-    y, X = check_design(y, X)
+    y, X, fe, cl, names, fe_names = _check_inputs(y, X, fe, clusters, names, fe_names)
     n, k = X.shape
-    fe = np.zeros((n, 0), np.int64) if fe is None else np.asarray(fe)
-    fe = fe[:, None] if fe.ndim == 1 else fe
-    if fe.shape[0] != n:
-        raise ValueError(f"fe has {fe.shape[0]} rows, y has {n}")
     m = fe.shape[1]
-    names = [f"x{j}" for j in range(k)] if names is None else [str(s) for s in names]
-    fe_names = [f"fe{j}" for j in range(m)] if fe_names is None else [str(s) for s in fe_names]
-    if len(names) != k or len(fe_names) != m:
-        raise ValueError(f"need {k} names and {m} fe_names; got {len(names)} and {len(fe_names)}")
-    cl = np.asarray(clusters)
-    if cl.shape != (n,):
-        raise ValueError(f"clusters must have shape ({n},); got {cl.shape}")
     keep = drop_singletons(fe) if m and drop_singleton_rows else np.ones(n, dtype=bool)
     # rows in cluster order: the cluster blocks are then slices, not gathers
     codes, G = check_clusters(_dense(cl[keep]), int(keep.sum()))
@@ -159,15 +180,7 @@ def cluster_design(
         Z, _, ok = within_transform(Z, fe[:, nested])
         if not ok:
             raise ValueError("the within transformation by the nested FE did not converge")
-    Xt = Z[:, 1:]
-    XtX = Xt.T @ Xt
-    drop = cholesky_collinear(XtX, tol=1e-10 * max(float(np.max(np.diag(XtX))), 1e-300), rtol=1e-10)
-    if drop[:k].any():
-        bad = [names[j] for j in np.flatnonzero(drop[:k])]
-        raise ValueError(f"regressor(s) {bad} are collinear with the fixed effects or earlier regressors")
-    keep_cols = np.flatnonzero(~drop)
-    # y and X stay views of one C-ordered [y, X] block, which cluster_blocks reads in place
-    Z = np.ascontiguousarray(Z if not drop.any() else Z[:, np.r_[0, 1 + keep_cols]])
+    Z, keep_cols = _drop_collinear(Z, k, names)
     yt, Xt = Z[:, 0], Z[:, 1:]
     all_names = names + dnames
     N = yt.shape[0]

@@ -137,6 +137,14 @@ def turning_point_set(
     return tp, _far_bound(accept, lo - tol, step, -1, tol), lo, "unbounded_complement"
 
 
+def _verdict(trivial: bool, significant: bool, inverted: bool) -> str:
+    if trivial:
+        return VERDICT_TRIVIAL
+    if significant:
+        return VERDICT_INVERTED_U if inverted else VERDICT_U
+    return VERDICT_NOT_SIGNIFICANT  # includes the opposite shape
+
+
 def _end_test(blocks, i, j, x, ptype, boot, tie_rule):
     R = np.zeros(blocks.k)
     R[i], R[j] = 1.0, 2.0 * x
@@ -194,12 +202,7 @@ def wild_utest(
     d_lo, d_hi = sign * t_lo, -sign * t_hi
     p = max(p_lo, p_hi)
     trivial = not (s_lo * s_hi < 0.0)
-    if trivial:
-        verdict = VERDICT_TRIVIAL
-    elif d_lo > 0 and d_hi > 0 and p <= 1.0 - level:
-        verdict = VERDICT_INVERTED_U if inv else VERDICT_U
-    else:
-        verdict = VERDICT_NOT_SIGNIFICANT
+    verdict = _verdict(trivial, min(d_lo, d_hi) > 0 and p <= 1.0 - level, inv)
     tp, tp_lo, tp_hi, kind = (math.nan, math.nan, math.nan, "not computed")
     if turning_point:
         tp, tp_lo, tp_hi, kind = turning_point_set(blocks, i, j, level=level, tie_rule=tie_rule, **boot)
