@@ -109,6 +109,7 @@ def wild_distribution(
     bounds memory and does not change the result); ``draws`` precomputed weight draws
     (:func:`bootstrap_draws`), which then replace weights/reps/key/chunk_size.
     """
+    require_x64()
     null = check_null(null)
     pieces = hypothesis_pieces(blocks, R, variance=variance, ssc=ssc)
     if draws is None:
