@@ -23,7 +23,8 @@ Edge cases, each explicit (``reason`` says why a value is NaN; "" where it is de
 * negative or infinite inputs are rejected (``ValueError``): output is non-negative.
 
 Shapes: an ``xarray.DataArray`` with dims ``province`` and ``sector`` (any others, e.g.
-``year``, are carried along), or a NumPy array (province, sector) or (year, province,
+``year``, are carried along), an ``xarray.Dataset`` with one data variable per sector (over
+``province`` and any others), or a NumPy array (province, sector) or (year, province,
 sector). ``reference`` has the output's dims without ``province``.
 """
 
@@ -56,6 +57,8 @@ class LocationQuotient:
 
 
 def _as_dataarray(output) -> xr.DataArray:
+    if isinstance(output, xr.Dataset):  # one data variable per sector
+        output = output.to_dataarray(dim="sector")
     if isinstance(output, xr.DataArray):
         missing = {"province", "sector"} - set(output.dims)
         if missing:

@@ -21,10 +21,10 @@ lm = pytest.importorskip("linearmodels")
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "random_effects" / "grunfeld_linearmodels.json"
 
 
-def small_panel(seed: int, G: int = 12, tmax: int = 5) -> pd.DataFrame:
+def small_panel(seed: int, G: int = 12, tmax: int = 5, tmin: int = 2) -> pd.DataFrame:
     """A small unbalanced panel (2-5 rows per unit): V_FE - V_RE is often not PD."""
     rng = np.random.default_rng(seed)
-    T = rng.integers(2, tmax + 1, size=G)
+    T = rng.integers(tmin, tmax + 1, size=G)
     unit = np.repeat(np.arange(G), T)
     n = unit.size
     x1 = rng.normal(size=G)[unit] + rng.normal(size=n)
@@ -54,8 +54,10 @@ def test_grunfeld_against_the_fixture():
     assert r.terms == ("value", "capital")
 
 
-def test_unbalanced_panel_with_a_time_invariant_regressor_by_hand():
-    frame = small_panel(1, G=40, tmax=9)
+@pytest.mark.parametrize("tmin", [2, 1])  # 1: units with a single row (the FE fit drops them)
+def test_unbalanced_panel_with_a_time_invariant_regressor_by_hand(tmin):
+    frame = small_panel(1, G=40, tmax=9, tmin=tmin)
+    assert (frame.groupby("unit").size() == 1).any() == (tmin == 1)
     r = hausman(frame["y"], frame[["const", "x1", "x2", "z"]], frame["unit"], x_names=["const", "x1", "x2", "z"])
     assert r.terms == ("x1", "x2")  # const and z do not vary within units
     assert r.statistic == pytest.approx(by_hand(frame, ["const", "x1", "x2", "z"], ["x1", "x2"]), rel=1e-8)

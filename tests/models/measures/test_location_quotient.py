@@ -110,6 +110,15 @@ def test_named_arrays_keep_their_dims_order_and_coords():
                                [1.25, 1.25, 0.6 / 0.68], rtol=1e-14)
 
 
+def test_a_dataset_with_one_variable_per_sector():
+    ds = xr.Dataset({s: (("year", "province"), np.stack([Y[:, j], Y[:, j]])) for j, s in
+                     enumerate(["primary", "secondary", "tertiary"])}, coords={"year": [2001, 2002]})
+    r = location_quotient(ds)
+    assert set(r.lq.dims) == {"sector", "year", "province"}
+    np.testing.assert_allclose(r.lq.sel(year=2001).transpose("province", "sector").values, E, rtol=1e-14)
+    assert r.lq.sector.values.tolist() == ["primary", "secondary", "tertiary"]
+
+
 def test_bad_inputs_are_rejected():
     with pytest.raises(ValueError, match="negative"):
         location_quotient(np.array([[1.0, -2.0], [3.0, 4.0]]))
