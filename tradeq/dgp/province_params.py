@@ -22,7 +22,7 @@ ERRORS: tuple[str, ...] = ("iid", "heteroskedastic", "ar1")
 
 @dataclass(frozen=True)
 class ProvincePanelParams:
-    """Every knob of the province-panel DGP (module docstring); build with :meth:`from_dict`.
+    """Every knob of the province-panel DGP (:mod:`tradeq.dgp.province_panel`); build with :meth:`from_dict`.
 
     Sources: Table 1 model 2 (``beta_*``), Table 3 of both papers (``region_IC``), Table 3
     of the second paper (``ic_before``, ``ic_after``), Table 4 of the first paper (``a_*``,
