@@ -151,3 +151,36 @@ def test_input_errors():
         wald_test(np.zeros(3), np.eye(3), R=np.eye(3), r=np.zeros(2))
     with pytest.raises(ValueError, match="shape"):
         wald_test(np.zeros(3), np.eye(2))
+
+
+def test_rank_cutoff_ignores_rounding_noise_that_pinv_inverts():
+    """Four groups' equal-curves restrictions (q = 6) with 3 clusters: R V Rᵀ has rank 2, its
+    other singular values are rounding noise of 1e-14 to 1e-13 of the largest, which numpy's
+    pinv default (1e-15, pyfixest's wald_test) inverts."""
+    rng = np.random.default_rng(5)
+    firm = np.repeat(np.arange(90), 6)
+    x = 4.0 + 0.5 * rng.normal(size=firm.size)
+    grp = rng.integers(0, 4, firm.size)
+    y = x - 0.12 * x**2 + 0.2 * grp + rng.normal(size=90)[firm] + rng.normal(size=firm.size)
+    df = pd.DataFrame({"y": y, "firm": firm, "year": np.tile(np.arange(6), 90), "prov": firm % 3})
+    names = []
+    for g in range(4):
+        df[f"x{g}"], df[f"q{g}"] = x * (grp == g), x**2 * (grp == g)
+        names += [f"x{g}", f"q{g}"]
+    for g in range(1, 4):
+        df[f"d{g}"] = (grp == g).astype(float)
+    fit = pf.feols("y ~ " + " + ".join(names + ["d1", "d2", "d3"]) + " | firm + year", data=df, vcov={"CRV1": "prov"})
+    b, V = fit.coef().to_numpy(), fit._vcov
+    R = np.zeros((6, b.size))
+    for g in range(1, 4):
+        R[g - 1, [0, 2 * g]] = [-1.0, 1.0]
+        R[2 + g, [1, 2 * g + 1]] = [-1.0, 1.0]
+    s = np.linalg.svd(R @ V @ R.T, compute_uv=False)
+    assert s[2] > 1e-15 * s[0] and s[2] < 1e-10 * s[0]  # noise that pinv keeps
+    out = wald_test(b, V, R, df=2)
+    assert out["rank"] == 2
+    W_pf, _, _ = pyfixest_wald(fit, R, np.zeros(6))
+    assert abs(W_pf) > 1e6 * out["wald"]  # pyfixest's statistic is the inverted noise (either sign)
+    # ours: the two genuine directions only — pinv with a cutoff between signal and noise
+    d = R @ b
+    assert out["wald"] == pytest.approx(d @ np.linalg.pinv(R @ V @ R.T, rtol=1e-10) @ d, rel=1e-8)
