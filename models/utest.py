@@ -41,9 +41,13 @@ import xarray as xr
 
 from .terms import square_spellings
 from .tinference import t_quantile, t_sf
+from .turning_point import fieller_arrays, fieller_set, turning_point_arrays, turning_point_delta
 
 if TYPE_CHECKING:
     from .fe_result import FEFit
+
+__all__ = ["UTestBatch", "UTestResult", "fieller_set", "find_squared_term", "from_fit", "slope_at",
+           "turning_point_delta", "utest", "utest_batch"]
 
 Shape = Literal["auto", "inverted_u", "u"]
 FiellerKind = Literal["bounded", "unbounded_complement", "whole_line", "undefined"]
@@ -56,11 +60,6 @@ VERDICT_NOT_FINITE = "undefined: the coefficients, their covariance or the inter
 VERDICT_EMPTY_INTERVAL = "undefined: the interval is empty (x_lo >= x_hi)"
 VERDICT_NON_PSD = "undefined: the variance of the end slopes is not positive (non-PSD covariance)"
 VERDICT_ZERO_VARIANCE = "undefined: the variance of the end slopes is not positive (zero variance)"
-
-#: A 2×2 covariance counts as PSD when its determinant is at least −PSD_RTOL·V11·V22: a
-#: rank-one covariance (exactly collinear terms) has a determinant of rounding size, either sign.
-PSD_RTOL = 1e-12
-
 
 @dataclass(frozen=True)
 class UTestResult:
@@ -230,69 +229,6 @@ def _slopes(b: np.ndarray, V: np.ndarray, x) -> tuple[np.ndarray, np.ndarray, np
     return b1 + 2.0 * b2 * x, var, se
 
 
-def _is_psd(V: np.ndarray) -> np.ndarray:
-    """(...) bool: the 2×2 covariance is finite and positive semi-definite (see :data:`PSD_RTOL`)."""
-    v11, v12, v22 = V[..., 0, 0], V[..., 0, 1], V[..., 1, 1]
-    with np.errstate(invalid="ignore"):
-        det_ok = v11 * v22 - v12 * v12 >= -PSD_RTOL * np.abs(v11 * v22)
-    return (v11 >= 0) & (v22 >= 0) & det_ok
-
-
-def _turning_point(b: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``x* = −b1/(2 b2)`` and its delta-method SE ``sqrt(∇'V∇)``, ``∇ = (−1/(2 b2), b1/(2 b2²))``.
-
-    NaN where ``b2 = 0``, and the SE NaN where ``∇'V∇ < 0``.
-    """
-    b1, b2 = b[..., 0], b[..., 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g0, g1 = -1.0 / (2.0 * b2), b1 / (2.0 * b2 * b2)
-        var = (g0 * V[..., 0, 0] + g1 * V[..., 1, 0]) * g0 + (g0 * V[..., 0, 1] + g1 * V[..., 1, 1]) * g1
-        tp = np.where(b2 == 0.0, np.nan, -b1 / (2.0 * b2))
-        se = np.where((b2 == 0.0) | ~(var >= 0), np.nan, np.sqrt(np.abs(var)))
-    return tp, se
-
-
-def _fieller(b: np.ndarray, V: np.ndarray, q) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fieller (1954) set for ``x* = −b1/(2 b2)`` at critical value ``q``: ``(lo, hi, kind)``.
-
-    The set is ``{x : (b1 + 2 b2 x)² ≤ q²·(V11 + 4x V12 + 4x² V22)}`` — the values of x
-    at which a zero slope is not rejected. Expanding gives ``A x² + B x + C ≤ 0`` with
-
-        A = 4 (b2² − q² V22),   B = 4 (b1 b2 − q² V12),   C = b1² − q² V11.
-
-    ``A > 0`` (b2 significant at this level) gives a bounded interval between the roots;
-    ``A < 0`` gives the two rays outside the roots when the discriminant is positive and
-    the whole line otherwise; ``A = 0`` a single ray (a complement with one infinite
-    bound, the limit of ``A < 0``). The case analysis assumes a PSD V: elsewhere the set is
-    ``"undefined"`` with NaN bounds.
-    """
-    b1, b2 = b[..., 0], b[..., 1]
-    q2 = q * q
-    A = 4.0 * (b2 * b2 - q2 * V[..., 1, 1])
-    B = 4.0 * (b1 * b2 - q2 * V[..., 0, 1])
-    C = b1 * b1 - q2 * V[..., 0, 0]
-    D = B * B - 4.0 * A * C
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Numerically stable roots (avoid cancellation in −B ± sqrt(D)).
-        qq = -0.5 * (B + np.copysign(np.sqrt(np.abs(D)), B))
-        r1 = qq / A
-        r2 = np.where(qq != 0.0, C / qq, r1)
-        ray = -C / B
-        vertex = -B / (2.0 * A)
-    inf = np.full_like(A, np.inf)
-    valid = np.isfinite(b1) & np.isfinite(b2) & _is_psd(V)
-    linear, no_roots = A == 0.0, D < 0.0
-    # A = B = 0 forces C ≤ 0 for a PSD V (Cauchy–Schwarz): the whole line. With A > 0 and no
-    # real roots the set would be empty, impossible for a PSD V (the quadratic at x* is
-    # −q²·Var ≤ 0): only rounding gets there, when the set has shrunk to the vertex.
-    conds = [~valid, linear & (B > 0.0), linear & (B < 0.0), linear, no_roots & (A < 0.0), no_roots]
-    lo = np.select(conds, [np.nan, ray, -inf, -inf, -inf, vertex], np.minimum(r1, r2))
-    hi = np.select(conds, [np.nan, inf, ray, inf, inf, vertex], np.maximum(r1, r2))
-    kind = np.select(conds, ["undefined", "unbounded_complement", "unbounded_complement", "whole_line", "whole_line",
-                             "bounded"], np.where(A > 0.0, "bounded", "unbounded_complement"))
-    return lo, hi, kind
-
-
 def _verdicts(shape, finite, ordered, trivial, slopes_var_lo, slopes_var_hi, d_lo, d_hi, p, alpha) -> np.ndarray:
     """The verdict of each element, in order of precedence (see :func:`utest_batch`)."""
     neg = ~(slopes_var_lo >= 0) | ~(slopes_var_hi >= 0)
@@ -310,7 +246,12 @@ def _verdicts(shape, finite, ordered, trivial, slopes_var_lo, slopes_var_hi, d_l
 # ---------------------------------------------------------------------------------------
 
 
-def _batch_inputs(b, V, x_lo, x_hi, df):
+def _checked_inputs(b, V, x_lo, x_hi, df, level, shape):
+    """The inputs as float arrays broadcast to the batch shape, and the shape tested per element."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1); got {level}")
+    if shape not in ("auto", "inverted_u", "u"):
+        raise ValueError(f"shape must be 'auto', 'inverted_u' or 'u'; got {shape!r}")
     b, V = np.asarray(b, dtype=float), np.asarray(V, dtype=float)
     if b.shape[-1:] != (2,) or V.shape[-2:] != (2, 2) or b.shape[:-1] != V.shape[:-2]:
         raise ValueError(f"b must have shape (..., 2) and V (..., 2, 2); got {b.shape} and {V.shape}")
@@ -319,7 +260,8 @@ def _batch_inputs(b, V, x_lo, x_hi, df):
     batch = b.shape[:-1]
     x_lo, x_hi = (np.broadcast_to(np.asarray(v, dtype=float), batch) for v in (x_lo, x_hi))
     df = np.broadcast_to(np.asarray(np.inf if df is None else df, dtype=float), batch)
-    return b, V, x_lo, x_hi, df
+    shapes = np.where(b[..., 1] > 0, "u", "inverted_u") if shape == "auto" else np.full(batch, shape)
+    return b, V, x_lo, x_hi, df, shapes
 
 
 def utest_batch(b, V, x_lo, x_hi, df=None, level: float = 0.95, shape: Shape = "auto") -> UTestBatch:
@@ -352,13 +294,7 @@ def utest_batch(b, V, x_lo, x_hi, df=None, level: float = 0.95, shape: Shape = "
     both; both directional t values positive with ``p < 1 − level`` → the shape; otherwise
     not significant.
     """
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1); got {level}")
-    if shape not in ("auto", "inverted_u", "u"):
-        raise ValueError(f"shape must be 'auto', 'inverted_u' or 'u'; got {shape!r}")
-    b, V, x_lo, x_hi, df = _batch_inputs(b, V, x_lo, x_hi, df)
-    shapes = np.where(b[..., 1] > 0, "u", "inverted_u") if shape == "auto" else np.full(b.shape[:-1], shape)
-
+    b, V, x_lo, x_hi, df, shapes = _checked_inputs(b, V, x_lo, x_hi, df, level, shape)
     s_lo, var_lo, se_lo = _slopes(b, V, x_lo)
     s_hi, var_hi, se_hi = _slopes(b, V, x_hi)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -378,9 +314,8 @@ def utest_batch(b, V, x_lo, x_hi, df=None, level: float = 0.95, shape: Shape = "
     verdict = _verdicts(shapes, finite, ordered, trivial, var_lo, var_hi, d_lo, d_hi, p, 1.0 - level)
 
     q = t_quantile(level, df)
-    tp, tp_se = _turning_point(b, V)
-    tp_se = np.where(_is_psd(V), tp_se, np.nan)
-    f_lo, f_hi, f_kind = _fieller(b, V, q)
+    tp, tp_se = turning_point_arrays(b, V)
+    f_lo, f_hi, f_kind = fieller_arrays(b, V, q)
     return UTestBatch(
         shape=shapes, x_lo=x_lo, x_hi=x_hi, level=float(level), df=df, b1=b[..., 0], b2=b[..., 1],
         slope_lo=s_lo, se_lo=se_lo, t_lo=t_lo, p_lo=p_lo, slope_hi=s_hi, se_hi=se_hi, t_hi=t_hi, p_hi=p_hi,
@@ -424,7 +359,8 @@ def utest(
 
 
 # ---------------------------------------------------------------------------------------
-# Scalar pieces (for callers that need one of them alone)
+# Scalar pieces (for callers that need one of them alone; the turning point's are in
+# tradeq.models.turning_point and importable from here)
 # ---------------------------------------------------------------------------------------
 
 
@@ -432,19 +368,6 @@ def slope_at(b: np.ndarray, V: np.ndarray, x: float) -> tuple[float, float]:
     """Slope ``s(x) = b1 + 2·b2·x`` and its SE ``sqrt(V11 + 4x·V12 + 4x²·V22)`` (NaN if negative)."""
     s, _, se = _slopes(np.asarray(b, float), np.asarray(V, float), float(x))
     return float(s), float(se)
-
-
-def turning_point_delta(b: np.ndarray, V: np.ndarray) -> tuple[float, float]:
-    """Turning point ``x* = −b1/(2 b2)`` and its delta-method SE (NaN when ``b2 = 0``)."""
-    tp, se = _turning_point(np.asarray(b, float), np.asarray(V, float))
-    return float(tp), float(se)
-
-
-def fieller_set(b: np.ndarray, V: np.ndarray, q: float) -> tuple[float, float, str]:
-    """Fieller (1954) confidence set for ``x*`` with critical value ``q``: ``(lo, hi, kind)``,
-    see :func:`_fieller` and :class:`UTestResult`."""
-    lo, hi, kind = _fieller(np.asarray(b, float), np.asarray(V, float), float(q))
-    return float(lo), float(hi), str(kind)
 
 
 # ---------------------------------------------------------------------------------------
