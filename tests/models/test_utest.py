@@ -430,3 +430,14 @@ def test_batch_auto_shape_and_dataset():
     assert out.t[0] == pytest.approx(out.t[1], rel=1e-13)
     ds = out.to_dataset()
     assert ds.sizes == {"replication": 2} and ds["reject"].values.all()
+
+
+def test_symmetry_is_judged_on_the_matrix_scale():
+    V = V1.copy()
+    V[0, 1] += 1e-14  # rounding-size asymmetry: accepted
+    assert utest(B1, V, 1.0, 3.5).verdict == "inverted U"
+    Vz = np.diag([0.25, 0.01])
+    Vz[0, 1] = 1e-18  # against an exact zero
+    utest(B1, Vz, 1.0, 3.5)
+    with pytest.raises(ValueError, match="symmetric"):
+        utest_batch(np.stack([B1, B1]), np.stack([V1, np.array([[0.25, 0.0], [0.05, 0.01]])]), 1.0, 3.5)
