@@ -21,30 +21,45 @@ critical value q is ``{x : |s(x)/se(x)| ≤ q}``, and the sign of ``s(x)/se(x)``
 only at x*. Hence the test rejects at level α exactly when the Fieller set at confidence
 ``1 − 2α`` lies strictly inside ``[x_lo, x_hi]``.
 
-Everything here is a pure function of ``(b, V, x_lo, x_hi)``; :func:`from_fit` only picks
-those out of a :class:`tradeq.models.fe_result.FEFit`.
+One implementation, on arrays: :func:`utest_batch` takes ``b`` (..., 2) and ``V``
+(..., 2, 2) — one fit, or R Monte Carlo replications — and :func:`utest` is its scalar
+wrapper returning a :class:`UTestResult`. Undefined is NaN, never a number: where the
+variance of an end slope is negative (a non-PSD covariance, which a two-way clustered
+variance can be), zero, or NaN, the overall t and p are NaN and the verdict says why; the
+delta-method SE and the Fieller set are NaN where the 2×2 covariance is not PSD, since
+both are derived for a PSD covariance.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from scipy import stats
+import xarray as xr
+
+from .terms import square_spellings
+from .tinference import t_quantile, t_sf
+from .turning_point import fieller_arrays, fieller_set, turning_point_arrays, turning_point_delta
 
 if TYPE_CHECKING:
     from .fe_result import FEFit
 
+__all__ = ["UTestBatch", "UTestResult", "fieller_set", "find_squared_term", "from_fit", "slope_at",
+           "turning_point_delta", "utest", "utest_batch"]
+
 Shape = Literal["auto", "inverted_u", "u"]
-FiellerKind = Literal["bounded", "unbounded_complement", "whole_line"]
+FiellerKind = Literal["bounded", "unbounded_complement", "whole_line", "undefined"]
 
 VERDICT_INVERTED_U = "inverted U"
 VERDICT_U = "U"
 VERDICT_TRIVIAL = "no U: trivial failure (extremum outside interval)"
 VERDICT_NOT_SIGNIFICANT = "no U: not significant"
-
+VERDICT_NOT_FINITE = "undefined: the coefficients, their covariance or the interval are not finite"
+VERDICT_EMPTY_INTERVAL = "undefined: the interval is empty (x_lo >= x_hi)"
+VERDICT_NON_PSD = "undefined: the variance of the end slopes is not positive (non-PSD covariance)"
+VERDICT_ZERO_VARIANCE = "undefined: the variance of the end slopes is not positive (zero variance)"
 
 @dataclass(frozen=True)
 class UTestResult:
@@ -52,7 +67,8 @@ class UTestResult:
 
     End slopes ``slope_lo``/``slope_hi`` with standard errors and signed t values
     (``t = slope / se``); ``p_lo``/``p_hi`` are one-sided in the direction of H1 for the
-    tested ``shape``. ``t`` and ``p`` are the overall Sasabuchi statistic and p-value.
+    tested ``shape``. ``t`` and ``p`` are the overall Sasabuchi statistic and p-value (NaN
+    when an end slope's variance is not positive; ``verdict`` then starts "undefined").
 
     The Fieller set at ``level`` is described by ``fieller_kind``:
 
@@ -61,7 +77,8 @@ class UTestResult:
       complement of an open interval. When the quadratic degenerates to a linear
       inequality one of the bounds is infinite and the set is a single ray
       (e.g. ``fieller_hi = +inf`` means ``(−inf, fieller_lo]``);
-    - ``"whole_line"``: every real number (``fieller_lo = −inf``, ``fieller_hi = +inf``).
+    - ``"whole_line"``: every real number (``fieller_lo = −inf``, ``fieller_hi = +inf``);
+    - ``"undefined"``: the covariance is not PSD or not finite (both bounds NaN).
 
     ``delta_lo``/``delta_hi`` is the symmetric delta-method interval ``x* ± q·se``.
     """
@@ -104,11 +121,13 @@ class UTestResult:
         return self.verdict in (VERDICT_INVERTED_U, VERDICT_U)
 
     def fieller_contains(self, x: float) -> bool:
-        """Whether ``x`` lies in the Fieller set (closed bounds)."""
+        """Whether ``x`` lies in the Fieller set (closed bounds); False when it is undefined."""
         if self.fieller_kind == "whole_line":
             return True
         if self.fieller_kind == "bounded":
             return self.fieller_lo <= x <= self.fieller_hi
+        if self.fieller_kind == "undefined":
+            return False
         return x <= self.fieller_lo or x >= self.fieller_hi
 
     def to_dict(self) -> dict:
@@ -146,6 +165,46 @@ class UTestResult:
         }
 
 
+@dataclass(frozen=True)
+class UTestBatch:
+    """Outcome of :func:`utest_batch`: every field of :class:`UTestResult` as an array of the
+    batch shape ``(...)`` of the inputs (``shape``, ``fieller_kind``, ``verdict`` as strings;
+    ``df`` with ``inf`` for the normal), plus ``reject`` (bool). ``level`` is a float."""
+
+    shape: np.ndarray
+    x_lo: np.ndarray
+    x_hi: np.ndarray
+    level: float
+    df: np.ndarray
+    b1: np.ndarray
+    b2: np.ndarray
+    slope_lo: np.ndarray
+    se_lo: np.ndarray
+    t_lo: np.ndarray
+    p_lo: np.ndarray
+    slope_hi: np.ndarray
+    se_hi: np.ndarray
+    t_hi: np.ndarray
+    p_hi: np.ndarray
+    t: np.ndarray
+    p: np.ndarray
+    trivial_failure: np.ndarray
+    turning_point: np.ndarray
+    turning_point_se: np.ndarray
+    delta_lo: np.ndarray
+    delta_hi: np.ndarray
+    fieller_lo: np.ndarray
+    fieller_hi: np.ndarray
+    fieller_kind: np.ndarray
+    verdict: np.ndarray
+    reject: np.ndarray
+
+    def to_dataset(self, dims: tuple[str, ...] = ("replication",)) -> xr.Dataset:
+        """The arrays as an xarray Dataset with the batch dimensions named ``dims``."""
+        data = {f.name: (dims, np.asarray(getattr(self, f.name))) for f in fields(self) if f.name != "level"}
+        return xr.Dataset(data, attrs={"level": self.level})
+
+
 def _json_float(v: float) -> float | str | None:
     v = float(v)
     if math.isnan(v):
@@ -155,83 +214,120 @@ def _json_float(v: float) -> float | str | None:
     return v
 
 
-def _critical_value(level: float, df: float | None) -> float:
-    """Two-sided critical value ``q`` with ``P(|T| ≤ q) = level`` (t with ``df``, else normal)."""
-    p = 0.5 + level / 2.0
-    return float(stats.norm.ppf(p) if df is None else stats.t.ppf(p, df))
+# ---------------------------------------------------------------------------------------
+# The pieces, on arrays (b (..., 2), V (..., 2, 2); results of the batch shape)
+# ---------------------------------------------------------------------------------------
 
 
-def _sf(t: float, df: float | None) -> float:
-    return float(stats.norm.sf(t) if df is None else stats.t.sf(t, df))
+def _slopes(b: np.ndarray, V: np.ndarray, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slope ``s(x) = b1 + 2·b2·x``, its variance ``V11 + 4x·V12 + 4x²·V22`` (``g'Vg``,
+    ``g = (1, 2x)``) and its SE (NaN where the variance is negative)."""
+    b1, b2 = b[..., 0], b[..., 1]
+    var = V[..., 0, 0] + 4.0 * x * V[..., 0, 1] + 4.0 * x * x * V[..., 1, 1]
+    with np.errstate(invalid="ignore"):
+        se = np.where(var >= 0, np.sqrt(np.abs(var)), np.nan)
+    return b1 + 2.0 * b2 * x, var, se
 
 
-def slope_at(b: np.ndarray, V: np.ndarray, x: float) -> tuple[float, float]:
-    """Slope ``s(x) = b1 + 2·b2·x`` and its SE ``sqrt(V11 + 4x·V12 + 4x²·V22)``.
+def _verdicts(shape, finite, ordered, trivial, slopes_var_lo, slopes_var_hi, d_lo, d_hi, p, alpha) -> np.ndarray:
+    """The verdict of each element, in order of precedence (see :func:`utest_batch`)."""
+    neg = ~(slopes_var_lo >= 0) | ~(slopes_var_hi >= 0)
+    zero = (slopes_var_lo == 0) | (slopes_var_hi == 0)
+    accept = np.where(shape == "u", VERDICT_U, VERDICT_INVERTED_U)
+    conds = [~finite, ~ordered, trivial, neg, zero, (d_lo > 0) & (d_hi > 0) & (p < alpha)]
+    choices = [VERDICT_NOT_FINITE, VERDICT_EMPTY_INTERVAL, VERDICT_TRIVIAL, VERDICT_NON_PSD, VERDICT_ZERO_VARIANCE,
+               accept]
+    # The default includes the opposite shape (e.g. a U-shaped fit tested for an inverted U).
+    return np.select(conds, choices, VERDICT_NOT_SIGNIFICANT)
 
-    ``s(x) = g'b`` with ``g = (1, 2x)``, so ``Var s(x) = g'Vg``.
+
+# ---------------------------------------------------------------------------------------
+# The test
+# ---------------------------------------------------------------------------------------
+
+
+def _checked_inputs(b, V, x_lo, x_hi, df, level, shape):
+    """The inputs as float arrays broadcast to the batch shape, and the shape tested per element."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1); got {level}")
+    if shape not in ("auto", "inverted_u", "u"):
+        raise ValueError(f"shape must be 'auto', 'inverted_u' or 'u'; got {shape!r}")
+    b, V = np.asarray(b, dtype=float), np.asarray(V, dtype=float)
+    if b.shape[-1:] != (2,) or V.shape[-2:] != (2, 2) or b.shape[:-1] != V.shape[:-2]:
+        raise ValueError(f"b must have shape (..., 2) and V (..., 2, 2); got {b.shape} and {V.shape}")
+    # Symmetric up to rounding, relative to the matrix's own scale (an off-diagonal entry of
+    # rounding size may face an exact zero); NaN entries are left to the NaN verdicts.
+    v12, v21 = V[..., 0, 1], V[..., 1, 0]
+    with np.errstate(invalid="ignore"):
+        scale = np.abs(v12) + np.sqrt(np.abs(V[..., 0, 0] * V[..., 1, 1]))
+        if np.any(np.abs(v12 - v21) > 1e-10 * scale):
+            raise ValueError("V must be symmetric")
+    batch = b.shape[:-1]
+    x_lo, x_hi = (np.broadcast_to(np.asarray(v, dtype=float), batch) for v in (x_lo, x_hi))
+    df = np.broadcast_to(np.asarray(np.inf if df is None else df, dtype=float), batch)
+    shapes = np.where(b[..., 1] > 0, "u", "inverted_u") if shape == "auto" else np.full(batch, shape)
+    return b, V, x_lo, x_hi, df, shapes
+
+
+def utest_batch(b, V, x_lo, x_hi, df=None, level: float = 0.95, shape: Shape = "auto") -> UTestBatch:
+    """Lind–Mehlum / Sasabuchi test of an (inverted) U on ``[x_lo, x_hi]``, on arrays.
+
+    Parameters
+    ----------
+    b : (..., 2) ``[b1, b2]``, the coefficients of x and x² (``...`` the batch, e.g. (R,)).
+    V : (..., 2, 2) their covariance.
+    x_lo, x_hi : the interval, scalars or arrays broadcasting to the batch shape; usually
+        the min and max of x in each estimation sample.
+    df : degrees of freedom of the t distribution (scalar or batch-shaped); ``None`` or a
+        non-finite value uses the normal.
+    level : confidence level of the Fieller/delta intervals; the test's size is
+        ``1 − level`` (one-sided at each end, as in Lind & Mehlum).
+    shape : ``"inverted_u"``, ``"u"`` or ``"auto"`` (per element: inverted U when
+        ``b2 < 0``, U when ``b2 > 0``; ``b2 = 0`` is tested as an inverted U and fails
+        trivially).
+
+    The end-slope t values are ``t_lo = s(x_lo)/se_lo`` and ``t_hi = s(x_hi)/se_hi``.
+    Inverted U: ``t = min(t_lo, −t_hi)``, ``p_lo = P(T ≥ t_lo)``, ``p_hi = P(T ≤ t_hi)``;
+    U: ``t = min(−t_lo, t_hi)``, ``p_lo = P(T ≤ t_lo)``, ``p_hi = P(T ≥ t_hi)``; in both
+    cases ``p = max(p_lo, p_hi) = P(T ≥ t)``, NaN when either end is NaN.
+
+    Verdicts, first match wins: not finite (b, V or the interval) → undefined; empty
+    interval → undefined; end slopes not of strictly opposite signs → trivial failure (the
+    extremum is outside the interval; no variance is needed for that, and t, p are still
+    reported when defined, p ≥ 0.5 then); an end slope's variance negative or NaN →
+    undefined (non-PSD covariance), zero → undefined (zero variance), and t, p are NaN in
+    both; both directional t values positive with ``p < 1 − level`` → the shape; otherwise
+    not significant.
     """
-    b1, b2 = float(b[0]), float(b[1])
-    var = float(V[0, 0] + 4.0 * x * V[0, 1] + 4.0 * x * x * V[1, 1])
-    return b1 + 2.0 * b2 * x, math.sqrt(var) if var >= 0 else math.nan
+    b, V, x_lo, x_hi, df, shapes = _checked_inputs(b, V, x_lo, x_hi, df, level, shape)
+    s_lo, var_lo, se_lo = _slopes(b, V, x_lo)
+    s_hi, var_hi, se_hi = _slopes(b, V, x_hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_lo, t_hi = s_lo / se_lo, s_hi / se_hi
+    # Directional t values: positive when the slope points the way H1 says.
+    sign = np.where(shapes == "u", -1.0, 1.0)
+    d_lo, d_hi = sign * t_lo, -sign * t_hi
+    p_lo, p_hi = t_sf(d_lo, df), t_sf(d_hi, df)
+    # np.minimum / np.maximum propagate NaN whatever the argument order (min/max do not).
+    defined = (var_lo > 0) & (var_hi > 0)
+    t = np.where(defined, np.minimum(d_lo, d_hi), np.nan)
+    p = np.where(defined, np.maximum(p_lo, p_hi), np.nan)
 
+    finite = np.isfinite(b).all(-1) & np.isfinite(V).all((-2, -1)) & np.isfinite(x_lo) & np.isfinite(x_hi)
+    ordered = x_lo < x_hi
+    trivial = finite & ~(s_lo * s_hi < 0.0)
+    verdict = _verdicts(shapes, finite, ordered, trivial, var_lo, var_hi, d_lo, d_hi, p, 1.0 - level)
 
-def turning_point_delta(b: np.ndarray, V: np.ndarray) -> tuple[float, float]:
-    """Turning point ``x* = −b1/(2 b2)`` and its delta-method SE.
-
-    Gradient ``∇x* = (−1/(2 b2), b1/(2 b2²))``; ``se = sqrt(∇'V∇)``. NaN when ``b2 = 0``.
-    """
-    b1, b2 = float(b[0]), float(b[1])
-    if b2 == 0.0:
-        return math.nan, math.nan
-    g = np.array([-1.0 / (2.0 * b2), b1 / (2.0 * b2 * b2)])
-    var = float(g @ V @ g)
-    return -b1 / (2.0 * b2), math.sqrt(var) if var >= 0 else math.nan
-
-
-def fieller_set(b: np.ndarray, V: np.ndarray, q: float) -> tuple[float, float, str]:
-    """Fieller (1954) confidence set for ``x* = −b1/(2 b2)`` with critical value ``q``.
-
-    The set is ``{x : (b1 + 2 b2 x)² ≤ q²·(V11 + 4x V12 + 4x² V22)}`` — the values of x
-    at which a zero slope is not rejected. Expanding gives ``A x² + B x + C ≤ 0`` with
-
-        A = 4 (b2² − q² V22),   B = 4 (b1 b2 − q² V12),   C = b1² − q² V11.
-
-    ``A > 0`` (b2 significant at this level) gives a bounded interval between the roots;
-    ``A < 0`` gives the two rays outside the roots when the discriminant is positive and
-    the whole line otherwise. Returns ``(lo, hi, kind)``, see :class:`UTestResult`.
-    """
-    b1, b2 = float(b[0]), float(b[1])
-    q2 = q * q
-    A = 4.0 * (b2 * b2 - q2 * V[1, 1])
-    B = 4.0 * (b1 * b2 - q2 * V[0, 1])
-    C = b1 * b1 - q2 * V[0, 0]
-    A, B, C = float(A), float(B), float(C)
-    if A == 0.0:
-        # Linear inequality B x + C ≤ 0: a single ray, written as a complement with
-        # one infinite bound (the limit of the A < 0 case).
-        if B > 0.0:
-            return -C / B, math.inf, "unbounded_complement"
-        if B < 0.0:
-            return -math.inf, -C / B, "unbounded_complement"
-        # A = B = 0 forces C ≤ 0 for a positive semi-definite V (Cauchy–Schwarz).
-        return -math.inf, math.inf, "whole_line"
-    D = B * B - 4.0 * A * C
-    if D < 0.0:
-        # No real roots: the quadratic has the sign of A everywhere. For A < 0 that is
-        # the whole line. For A > 0 the set would be empty, impossible for a PSD V
-        # (the quadratic at x* equals −q²·Var ≤ 0); only rounding gets here, when the
-        # set has shrunk to the vertex.
-        if A < 0.0:
-            return -math.inf, math.inf, "whole_line"
-        v = -B / (2.0 * A)
-        return v, v, "bounded"
-    # Numerically stable roots (avoid cancellation in −B ± sqrt(D)).
-    sq = math.sqrt(D)
-    qq = -0.5 * (B + math.copysign(sq, B))
-    r1 = qq / A
-    r2 = C / qq if qq != 0.0 else r1
-    lo, hi = min(r1, r2), max(r1, r2)
-    return lo, hi, ("bounded" if A > 0.0 else "unbounded_complement")
+    q = t_quantile(level, df)
+    tp, tp_se = turning_point_arrays(b, V)
+    f_lo, f_hi, f_kind = fieller_arrays(b, V, q)
+    return UTestBatch(
+        shape=shapes, x_lo=x_lo, x_hi=x_hi, level=float(level), df=df, b1=b[..., 0], b2=b[..., 1],
+        slope_lo=s_lo, se_lo=se_lo, t_lo=t_lo, p_lo=p_lo, slope_hi=s_hi, se_hi=se_hi, t_hi=t_hi, p_hi=p_hi,
+        t=t, p=p, trivial_failure=trivial, turning_point=tp, turning_point_se=tp_se,
+        delta_lo=tp - q * tp_se, delta_hi=tp + q * tp_se, fieller_lo=f_lo, fieller_hi=f_hi, fieller_kind=f_kind,
+        verdict=verdict, reject=(verdict == VERDICT_INVERTED_U) | (verdict == VERDICT_U),
+    )
 
 
 def utest(
@@ -243,130 +339,60 @@ def utest(
     level: float = 0.95,
     shape: Shape = "auto",
 ) -> UTestResult:
-    """Lind–Mehlum / Sasabuchi test of an (inverted) U on ``[x_lo, x_hi]``.
+    """Lind–Mehlum / Sasabuchi test of an (inverted) U on ``[x_lo, x_hi]`` for one fit.
 
-    Parameters
-    ----------
-    b : (2,) ``[b1, b2]``, the coefficients of x and x².
-    V : (2, 2) their covariance.
-    x_lo, x_hi : the interval, usually the min and max of x in the estimation sample.
-    df : degrees of freedom of the t distribution; ``None`` uses the normal.
-    level : confidence level of the Fieller/delta intervals; the test's size is
-        ``1 − level`` (one-sided at each end, as in Lind & Mehlum).
-    shape : ``"inverted_u"``, ``"u"`` or ``"auto"`` (inverted U when ``b2 < 0``, U when
-        ``b2 > 0``; ``b2 = 0`` is tested as an inverted U and fails trivially).
-
-    The end-slope t values are ``t_lo = s(x_lo)/se_lo`` and ``t_hi = s(x_hi)/se_hi``.
-    Inverted U: ``t = min(t_lo, −t_hi)``, ``p_lo = P(T ≥ t_lo)``, ``p_hi = P(T ≤ t_hi)``;
-    U: ``t = min(−t_lo, t_hi)``, ``p_lo = P(T ≤ t_lo)``, ``p_hi = P(T ≥ t_hi)``; in both
-    cases ``p = max(p_lo, p_hi) = P(T ≥ t)``.
-
-    When the two end slopes do not have strictly opposite signs the extremum is not
-    inside the interval and the test cannot reject ("trivial failure"); t and p are
-    still reported (p ≥ 0.5 then).
+    ``b`` (2,) ``[b1, b2]``, ``V`` (2, 2) their covariance, ``df`` the t degrees of freedom
+    (``None``: normal); everything else as :func:`utest_batch`, of which this is the scalar
+    form. Raises ``ValueError`` for wrong shapes, an asymmetric ``V``, ``x_lo ≥ x_hi``, a
+    ``level`` outside (0, 1) or an unknown ``shape``; NaN inputs give NaN results and an
+    "undefined" verdict.
     """
     b = np.asarray(b, dtype=float).reshape(-1)
     V = np.asarray(V, dtype=float)
     if b.shape != (2,) or V.shape != (2, 2):
         raise ValueError(f"b must have shape (2,) and V (2, 2); got {b.shape} and {V.shape}")
-    if not np.allclose(V, V.T, rtol=1e-10, atol=0.0):
-        raise ValueError("V must be symmetric")
     x_lo, x_hi = float(x_lo), float(x_hi)
     if not x_lo < x_hi:
         raise ValueError(f"need x_lo < x_hi; got [{x_lo}, {x_hi}]")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1); got {level}")
-    if shape == "auto":
-        shape = "u" if b[1] > 0 else "inverted_u"
-    if shape not in ("inverted_u", "u"):
-        raise ValueError(f"shape must be 'auto', 'inverted_u' or 'u'; got {shape!r}")
-
-    s_lo, se_lo = slope_at(b, V, x_lo)
-    s_hi, se_hi = slope_at(b, V, x_hi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_lo = float(np.divide(s_lo, se_lo))
-        t_hi = float(np.divide(s_hi, se_hi))
-
-    # Directional t values: positive when the slope points the way H1 says.
-    sign = 1.0 if shape == "inverted_u" else -1.0
-    d_lo, d_hi = sign * t_lo, -sign * t_hi
-    p_lo, p_hi = _sf(d_lo, df), _sf(d_hi, df)
-    t = min(d_lo, d_hi)
-    p = max(p_lo, p_hi)
-
-    trivial = not (s_lo * s_hi < 0.0)
-    alpha = 1.0 - level
-    if trivial:
-        verdict = VERDICT_TRIVIAL
-    elif d_lo > 0 and d_hi > 0 and p < alpha:
-        verdict = VERDICT_INVERTED_U if shape == "inverted_u" else VERDICT_U
-    else:
-        # Includes the opposite shape (e.g. a U-shaped fit tested for an inverted U).
-        verdict = VERDICT_NOT_SIGNIFICANT
-
-    q = _critical_value(level, df)
-    tp, tp_se = turning_point_delta(b, V)
-    f_lo, f_hi, f_kind = fieller_set(b, V, q)
-
-    return UTestResult(
-        shape=shape,
-        x_lo=x_lo,
-        x_hi=x_hi,
-        level=float(level),
-        df=None if df is None else float(df),
-        b1=float(b[0]),
-        b2=float(b[1]),
-        slope_lo=s_lo,
-        se_lo=se_lo,
-        t_lo=t_lo,
-        p_lo=p_lo,
-        slope_hi=s_hi,
-        se_hi=se_hi,
-        t_hi=t_hi,
-        p_hi=p_hi,
-        t=t,
-        p=p,
-        trivial_failure=trivial,
-        turning_point=tp,
-        turning_point_se=tp_se,
-        delta_lo=tp - q * tp_se,
-        delta_hi=tp + q * tp_se,
-        fieller_lo=f_lo,
-        fieller_hi=f_hi,
-        fieller_kind=f_kind,
-        verdict=verdict,
-    )
+    r = utest_batch(b, V, x_lo, x_hi, df=df, level=level, shape=shape)
+    out = {f.name: getattr(r, f.name)[()] for f in fields(UTestResult) if f.name not in ("level", "df")}
+    for name in ("shape", "fieller_kind", "verdict"):
+        out[name] = str(out[name])
+    out["trivial_failure"] = bool(out["trivial_failure"])
+    out = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in out.items()}
+    return UTestResult(level=float(level), df=None if df is None else float(df), **out)
 
 
-def _squared_term_candidates(var: str) -> list[str]:
-    """Spellings of the squared term that :func:`from_fit` recognises (spaces ignored)."""
-    return [
-        f"I({var}**2)",
-        f"I({var}^2)",
-        f"{var}**2",
-        f"{var}^2",
-        f"{var}_sq",
-        f"{var}_squared",
-        f"{var}sq",
-        f"np.square({var})",
-        f"np.power({var},2)",
-        f"I({var}*{var})",
-    ]
+# ---------------------------------------------------------------------------------------
+# Scalar pieces (for callers that need one of them alone; the turning point's are in
+# tradeq.models.turning_point and importable from here)
+# ---------------------------------------------------------------------------------------
+
+
+def slope_at(b: np.ndarray, V: np.ndarray, x: float) -> tuple[float, float]:
+    """Slope ``s(x) = b1 + 2·b2·x`` and its SE ``sqrt(V11 + 4x·V12 + 4x²·V22)`` (NaN if negative)."""
+    s, _, se = _slopes(np.asarray(b, float), np.asarray(V, float), float(x))
+    return float(s), float(se)
+
+
+# ---------------------------------------------------------------------------------------
+# From a fit
+# ---------------------------------------------------------------------------------------
 
 
 def find_squared_term(x_names, var: str) -> str:
     """Name of the squared term of ``var`` among ``x_names``.
 
     Accepts ``I(var ** 2)``, ``I(var**2)``, ``var^2``, ``var_sq`` and a few more (see
-    :func:`_squared_term_candidates`); whitespace is ignored. Raises ``KeyError`` listing
-    the terms when none (or more than one) matches.
+    :func:`tradeq.models.terms.square_spellings`); whitespace is ignored. Raises
+    ``KeyError`` listing the terms when none (or more than one) matches.
     """
-    wanted = {c.replace(" ", "") for c in _squared_term_candidates(var)}
+    wanted = {c.replace(" ", "") for c in square_spellings(var)}
     hits = [n for n in x_names if n.replace(" ", "") in wanted]
     if len(hits) != 1:
         what = "no squared term" if not hits else f"several squared terms {hits}"
         raise KeyError(
-            f"{what} for {var!r}; looked for {_squared_term_candidates(var)} "
+            f"{what} for {var!r}; looked for {square_spellings(var)} "
             f"among the terms {list(x_names)}"
         )
     return hits[0]

@@ -186,14 +186,15 @@ def truth_by_term(truth: Any) -> dict[str, float] | None:
 def describe_utest(result: UTestResult, rng: CoreRange) -> str:
     d = result.to_dict()
     fl = d["fieller"]
-    bound = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731  ("inf" strings)
+    bound = lambda v: f"{v:.4g}" if isinstance(v, float) else "nan" if v is None else str(v)  # noqa: E731  ("inf" strings)
+    r = result  # the floats themselves: NaN prints as nan (the JSON form writes it as null)
     return "\n".join([
         f"{'U' if result.shape == 'u' else 'Inverted-U'} test (Lind–Mehlum) on [{rng.lo:.4g}, {rng.hi:.4g}] "
         f"({rng.source}):",
-        f"  slope at low end  {d['slope_lo']:.4g} (t = {d['t_lo']:.3f}, p = {d['p_lo']:.3g})",
-        f"  slope at high end {d['slope_hi']:.4g} (t = {d['t_hi']:.3f}, p = {d['p_hi']:.3g})",
-        f"  overall t = {d['t']:.3f}, p = {d['p']:.3g} → {d['verdict']}",
-        f"  turning point {d['turning_point']:.4g} (delta-method SE {d['turning_point_se']:.3g}); "
+        f"  slope at low end  {r.slope_lo:.4g} (t = {r.t_lo:.3f}, p = {r.p_lo:.3g})",
+        f"  slope at high end {r.slope_hi:.4g} (t = {r.t_hi:.3f}, p = {r.p_hi:.3g})",
+        f"  overall t = {r.t:.3f}, p = {r.p:.3g} → {r.verdict}",
+        f"  turning point {r.turning_point:.4g} (delta-method SE {r.turning_point_se:.3g}); "
         f"{int(round(100 * d['level']))}% Fieller interval [{bound(fl['lo'])}, {bound(fl['hi'])}] ({fl['kind']})",
     ])
 

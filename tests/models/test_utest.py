@@ -20,7 +20,15 @@ import pytest
 from scipy import stats
 
 from tradeq.models.fe_result import FEFit
-from tradeq.models.utest import fieller_set, find_squared_term, from_fit, turning_point_delta, utest
+from tradeq.models.utest import (
+    VERDICT_TRIVIAL,
+    fieller_set,
+    find_squared_term,
+    from_fit,
+    turning_point_delta,
+    utest,
+    utest_batch,
+)
 
 # q = 2 exactly under the normal: level = P(|Z| ≤ 2) = 2Φ(2) − 1 ≈ 0.9545.
 LEVEL_Q2 = 2.0 * stats.norm.cdf(2.0) - 1.0
@@ -292,3 +300,144 @@ def test_from_fit_missing_term_lists_terms():
         from_fit(fit, "Market", 1.0, 3.5)
     with pytest.raises(KeyError, match="linear term"):
         from_fit(fit, "Integration", 1.0, 3.5)
+
+
+# ---------------------------------------------------------------------------------------
+# Undefined variances: NaN, whatever the argument order, and a verdict that says why
+# ---------------------------------------------------------------------------------------
+
+# V is not PSD (det = .0004 − .0025 < 0): on [0, 3.5] the low-end slope 4 has variance .04
+# (t_lo = 20) but the high-end variance is .04 + 4·3.5·(−.05) + 4·12.25·.01 = −.17.
+B_NPSD = np.array([4.0, -1.0])
+V_NPSD = np.array([[0.04, -0.05], [-0.05, 0.01]])
+
+
+def _assert_undefined(r, why: str):
+    assert math.isnan(r.t) and math.isnan(r.p)
+    assert math.isnan(r.turning_point_se) and math.isnan(r.delta_lo) and math.isnan(r.delta_hi)
+    assert math.isnan(r.fieller_lo) and math.isnan(r.fieller_hi) and r.fieller_kind == "undefined"
+    assert r.verdict.startswith("undefined") and why in r.verdict
+    assert not r.reject and not r.fieller_contains(r.turning_point)
+    d = r.to_dict()
+    assert d["t"] is None and d["p"] is None and d["verdict"] == r.verdict
+    json.dumps(d, allow_nan=False)
+
+
+@pytest.mark.parametrize("df", [None, 12.0])
+def test_non_psd_end_slope_variance_is_nan_at_either_end(df):
+    r = utest(B_NPSD, V_NPSD, 0.0, 3.5, df=df)
+    assert r.t_lo == pytest.approx(20.0, rel=1e-13) and math.isnan(r.se_hi) and math.isnan(r.t_hi)
+    assert r.slope_hi == pytest.approx(-3.0) and not r.trivial_failure
+    _assert_undefined(r, "non-PSD")
+    # The mirror image x → −x puts the undefined variance at the low end: same answer.
+    m = utest(np.array([-4.0, -1.0]), V_NPSD * np.array([[1, -1], [-1, 1]]), -3.5, 0.0, df=df)
+    assert math.isnan(m.se_lo) and m.t_hi == pytest.approx(-20.0, rel=1e-13)
+    _assert_undefined(m, "non-PSD")
+
+
+def test_zero_end_slope_variance_is_undefined():
+    # V = v v' with v = (1, −.5): the slope at x = 1 has variance (1 − 1)² = 0.
+    V = np.outer([1.0, -0.5], [1.0, -0.5])
+    r = utest(np.array([3.0, -1.0]), V, 1.0, 2.0)
+    assert r.se_lo == 0.0 and math.isnan(r.t) and math.isnan(r.p)
+    assert r.verdict == "undefined: the variance of the end slopes is not positive (zero variance)"
+    assert r.fieller_kind != "undefined"  # a rank-one covariance is PSD: the Fieller set exists
+
+
+@pytest.mark.parametrize("where", ["b", "V"])
+def test_nan_inputs_are_undefined(where):
+    b, V = B1.copy(), V1.copy()
+    if where == "b":
+        b[1] = np.nan
+    else:
+        V[0, 1] = V[1, 0] = np.nan
+    r = utest(b, V, 1.0, 3.5, df=30)
+    _assert_undefined(r, "not finite")
+    assert not r.trivial_failure
+
+
+def test_trivial_failure_needs_no_variance():
+    # Both end slopes positive on [0, 1] (x* = 2): no U whatever the (here non-PSD) variance.
+    r = utest(B_NPSD, V_NPSD, 0.0, 1.0)
+    assert r.trivial_failure and r.verdict == VERDICT_TRIVIAL and r.fieller_kind == "undefined"
+
+
+# ---------------------------------------------------------------------------------------
+# The batched form: the same numbers as the scalar wrapper, and as a brute-force reference
+# ---------------------------------------------------------------------------------------
+
+
+def random_cases(n=400, seed=0, psd=True):
+    rng = np.random.default_rng(seed)
+    b2 = rng.normal(-0.006, 0.006, n)
+    tp = rng.uniform(2.5, 5.5, n)
+    b1 = -2 * b2 * tp + rng.normal(0, 0.01, n)
+    L = rng.normal(0, 1, (n, 2, 2)) * np.array([0.02, 0.003])[None, :, None]
+    V = 0.25 * (L @ np.swapaxes(L, 1, 2)) + 1e-8 * np.eye(2)
+    if not psd:
+        # Every other case: the covariance's smaller eigenvalue made negative (indefinite, as
+        # a two-way clustered variance can be); some end-slope variances turn negative.
+        w, Q = np.linalg.eigh(V)
+        w[1::2, 0] = -w[1::2, 1] * rng.uniform(0.0, 0.5, n)[1::2]
+        V = np.einsum("rij,rj,rkj->rik", Q, w, Q)
+        V = 0.5 * (V + np.swapaxes(V, 1, 2))
+    df = rng.choice([8.0, 60.0, 5000.0, np.inf], n)
+    return b1, b2, V, df
+
+
+def reference_utest(b1, b2, V, x_lo, x_hi, df, level, shape):
+    """Plain-Python Lind–Mehlum test: (t, p, reject) with NaN where an end variance is ≤ 0."""
+    sf = (lambda t: stats.norm.sf(t)) if df is None else (lambda t: stats.t.sf(t, df))
+    s_lo, s_hi = b1 + 2 * b2 * x_lo, b1 + 2 * b2 * x_hi
+    v_lo = V[0][0] + 4 * x_lo * V[0][1] + 4 * x_lo * x_lo * V[1][1]
+    v_hi = V[0][0] + 4 * x_hi * V[0][1] + 4 * x_hi * x_hi * V[1][1]
+    if not (v_lo > 0 and v_hi > 0) or math.isnan(b1) or math.isnan(b2):
+        return math.nan, math.nan, False
+    sign = 1.0 if shape == "inverted_u" else -1.0
+    d_lo, d_hi = sign * s_lo / math.sqrt(v_lo), -sign * s_hi / math.sqrt(v_hi)
+    t, p = min(d_lo, d_hi), max(sf(d_lo), sf(d_hi))
+    return t, p, (s_lo * s_hi < 0) and t > 0 and p < 1 - level
+
+
+@pytest.mark.parametrize("psd", [True, False])
+@pytest.mark.parametrize("shape", ["inverted_u", "u"])
+def test_batch_matches_reference_and_scalar(psd, shape):
+    b1, b2, V, df = random_cases(psd=psd)
+    if shape == "u":
+        b1, b2 = -b1, -b2
+    b = np.stack([b1, b2], -1)
+    b[::37, 0] = np.nan  # a few failed fits
+    out = utest_batch(b, V, 3.165, 4.732, df, level=0.95, shape=shape)
+    for i in range(b1.size):
+        d = None if np.isinf(df[i]) else df[i]
+        t, p, rej = reference_utest(b[i, 0], b[i, 1], V[i], 3.165, 4.732, d, 0.95, shape)
+        assert out.reject[i] == rej, i
+        np.testing.assert_allclose([out.t[i], out.p[i]], [t, p], rtol=1e-12, atol=1e-300)
+        one = utest(b[i], V[i], 3.165, 4.732, df=d, level=0.95, shape=shape)
+        for name in ("t", "p", "t_lo", "t_hi", "turning_point", "turning_point_se", "fieller_lo", "fieller_hi"):
+            np.testing.assert_array_equal(getattr(out, name)[i], getattr(one, name), err_msg=name)
+        assert (out.verdict[i], out.fieller_kind[i], out.trivial_failure[i]) == (
+            one.verdict, one.fieller_kind, one.trivial_failure)
+    assert 0 < out.reject.sum() < b1.size  # both outcomes exercised
+    if not psd:
+        assert 0 < np.isnan(out.t[1::2]).sum() < b1.size // 2 and (out.fieller_kind[1::2] == "undefined").all()
+
+
+def test_batch_auto_shape_and_dataset():
+    b = np.array([[4.0, -1.0], [-4.0, 1.0]])
+    out = utest_batch(b, np.stack([V1, V1]), 1.0, 3.5, df=[40.0, np.inf])
+    assert out.shape.tolist() == ["inverted_u", "u"] and out.verdict.tolist() == ["inverted U", "U"]
+    assert out.t[0] == pytest.approx(out.t[1], rel=1e-13)
+    ds = out.to_dataset()
+    assert ds.sizes == {"replication": 2} and ds["reject"].values.all()
+
+
+def test_symmetry_is_judged_on_the_matrix_scale():
+    V = V1.copy()
+    V[0, 1] += 1e-14  # rounding-size asymmetry: accepted
+    assert utest(B1, V, 1.0, 3.5).verdict == "inverted U"
+    Vz = np.diag([0.25, 0.01])
+    Vz[0, 1] = 1e-18  # against an exact zero
+    utest(B1, Vz, 1.0, 3.5)
+    with pytest.raises(ValueError, match="symmetric"):
+        utest_batch(np.stack([B1, B1]), np.stack([V1, np.array([[0.25, 0.0], [0.05, 0.01]])]), 1.0, 3.5)

@@ -7,25 +7,38 @@
    fitted separately on each group g of ``model.split_by`` (ownership, factor intensity,
    period, region; any column), each with its own FE, controls and clustered errors, and
    each with the Lind–Mehlum inverted-U test and turning point on the group's own range of x
-   (:mod:`tradeq.models.utest`).
+   (:mod:`tradeq.models.utest`). A firm whose group changes over time (ownership that
+   changes) is in several split samples, with a firm effect in each.
 
 2. The test the paper never ran: are the groups' curves the same? The pooled interaction
-   model keeps common controls and fixed effects and gives every group its own curve,
+   model keeps common controls and fixed effects and gives every group its own curve and
+   its own level,
 
-       y_it = Σ_g 1[g_i = g]·(b1_g·x_it + b2_g·x_it²) + W_it'd + firm_i + year_t + e_it,
+       y_it = Σ_g 1[g_it = g]·(b1_g·x_it + b2_g·x_it²) + Σ_{g≥2} c_g·1[g_it = g]
+              + W_it'd + firm_i + year_t + e_it,
 
    with the interacted columns built from the raw x and then FE-demeaned (SPEC 3: the exact
-   FWL form). H0: b1_1 = … = b1_G and b2_1 = … = b2_G, i.e. R·β = 0 with the q = 2(G − 1)
-   rows ``b1_g − b1_1``, ``b2_g − b2_1`` (g = 2..G). With the fit's clustered covariance V,
+   FWL form). The main effects 1[g] matter when the group varies within firm and within
+   year (ownership that changes): the FE then do not absorb a level difference between
+   groups, and without 1[g] it loads onto the slopes: with a group switching within firm,
+   correlated with x, and a level shift of 0.3, the 5% F test below rejected true equal
+   curves in all of 1,000 simulated panels without 1[g], in 5.8% with it
+   (tests/tradeq/analyses/test_heterogeneity.py). A group constant within firm (region) or
+   year (period) is absorbed: 1[g] drops as collinear, and the summary says which case
+   applies (``group_levels``).
 
-       W = (Rβ)'(R V R')⁻¹(Rβ),    F = W / q  ~  F(q, G_c − 1),
+   H0: b1_1 = … = b1_G and b2_1 = … = b2_G, i.e. R·β = 0 with the q = 2(G − 1) rows
+   ``b1_g − b1_1``, ``b2_g − b2_1``. With the fit's clustered covariance V
+   (:func:`tradeq.models.wald.wald_test`),
 
-   G_c the number of clusters — the small-sample form Stata's ``test`` reports after a
-   clustered regression (the fit's ``df_t``: G_c − 1 for clustered errors, N − K for iid /
-   HC1); the asymptotic χ²(q) p-value of W is reported too. Separate tests of b1 alone and
-   b2 alone (q = G − 1 each) follow. The pooled model restricts the controls' slopes and the
-   year effects to be common across groups; the split samples do not — which is why the
-   pooled b1_g, b2_g differ slightly from the split-sample columns.
+       W = (Rβ)'(R V R')⁺(Rβ),    F = W / m  ~  F(m, G_c − 1),    m = rank(R V R'),
+
+   G_c the number of clusters (the fit's ``df_t``: G_c − 1 when clustered, N − K for iid /
+   HC1), as Stata's ``test`` after a clustered regression; the χ²(m) p-value of W too.
+   m < q only with fewer clusters than restrictions. Separate tests of b1 alone and b2
+   alone follow. The pooled model keeps the controls' slopes and the year effects common
+   across groups, the split samples do not — so the pooled b1_g, b2_g differ slightly
+   from the split-sample columns.
 
 3. Partial pooling (``inference.kind=bayes|both``): the hierarchical Bayesian inverted U of
    :func:`tradeq.models.bayes.fit.fit_bayes` on the pooled design, one curve per group drawn from a
@@ -38,12 +51,12 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from omegaconf import DictConfig
-from scipy import stats
 
 from tradeq.analyses.common import (
     AnalysisResult,
@@ -54,16 +67,24 @@ from tradeq.analyses.common import (
     fmt,
     require_settings,
     resolve_vcov,
-    square,
-    square_name,
     tidy,
     truth_terms,
     utest,
     value,
     with_frame,
 )
-from tradeq.analyses.groups import Split, split_groups
+from tradeq.analyses.groups import (
+    Split,
+    equality_restrictions,
+    group_levels,
+    interaction_names,
+    level_names,
+    pooled_columns,
+    split_groups,
+)
 from tradeq.errors import DataError
+from tradeq.models.terms import square_formula, square_term
+from tradeq.models.wald import wald_test
 from tradeq.panel import Panel
 from tradeq.report.outputs import utest_rows
 from tradeq.report.tables import TableColumn, values_column
@@ -72,56 +93,46 @@ log = logging.getLogger("tradeq")
 
 
 # ---------------------------------------------------------------------------------------
-# Wald test
+# The pooled interaction model and its Wald tests
 # ---------------------------------------------------------------------------------------
 
 
-def wald_test(b: np.ndarray, V: np.ndarray, R: np.ndarray, df: float | None = None) -> dict:
-    """Wald test of ``R b = 0``: b (k,), V (k, k), R (q, k); ``df`` the denominator df of F.
-
-    Returns ``{"wald": W, "q": q, "p_chi2": P(χ²_q > W), "F": W/q, "df1": q, "df2": df,
-    "p_F": P(F_{q,df} > F)}`` (``p_F`` is None without ``df``).
-    """
-    b, V, R = np.asarray(b, float), np.asarray(V, float), np.atleast_2d(np.asarray(R, float))
-    r = R @ b
-    M = R @ V @ R.T
-    W = float(r @ np.linalg.solve(M, r))
-    q = int(R.shape[0])
-    F = W / q
-    return {
-        "wald": W, "q": q, "p_chi2": float(stats.chi2.sf(W, q)),
-        "F": F, "df1": q, "df2": None if df is None else float(df),
-        "p_F": None if df is None else float(stats.f.sf(F, q, df)),
-    }
-
-
-def interaction_names(x: str, G: int) -> tuple[list[str], list[str]]:
-    """Column names of x·1[g] and x²·1[g] (g = 0..G−1) in the pooled frame."""
-    return [f"{x}_x_g{g}" for g in range(G)], [f"{x}_sq_g{g}" for g in range(G)]
+def pooled_interaction(panel: Panel, split: Split, outcome: str, x: str, controls, fe, vcov, cluster,
+                       level: float) -> Fitted:
+    """Fit the pooled model with group-specific b1, b2 and group main effects (module
+    docstring) on the rows in a group; absorbed main effects drop as collinear."""
+    G = len(split.labels)
+    frame = panel.frame.loc[split.codes >= 0].copy()
+    cols = pooled_columns(x, frame[x].to_numpy(dtype=float), split.codes[split.codes >= 0], G)
+    clash = [c for c in cols if c in frame.columns]
+    if clash:
+        raise DataError(f"data {panel.source!r}: column(s) {clash} clash with the pooled interaction model's "
+                        "group columns; rename them")
+    frame = frame.assign(**cols)
+    spec = Spec(outcome, (*cols, *controls), tuple(fe), vcov, tuple(cluster))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = fit_spec(with_frame(panel, frame.reset_index(drop=True)), spec, level)
+    # Main effects the FE absorb are expected to drop (group_levels reports it): no warning
+    # for those; anything else is passed on.
+    dropped = list(fitted.fit.dropped_collinear)
+    expected = set(dropped) <= set(level_names(G))
+    for w in caught:
+        if not (expected and str(w.message) == f"dropped collinear regressor(s): {dropped}"):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return fitted
 
 
 def equality_tests(fitted: Fitted, x: str, G: int) -> dict:
     """Joint and separate Wald tests that every group's b1 (and b2) equals group 1's."""
-    lin, sq = interaction_names(x, G)
     fit = fitted.fit
     names = list(fit.x_names)
-    missing = [t for t in lin + sq if t not in names]
-    if missing:
-        raise DataError(f"the pooled interaction model dropped {missing} (collinear with the fixed effects)")
-    k = len(names)
-
-    def rows(cols):
-        R = np.zeros((G - 1, k))
-        for g in range(1, G):
-            R[g - 1, names.index(cols[g])] = 1.0
-            R[g - 1, names.index(cols[0])] = -1.0
-        return R
-
-    R1, R2 = rows(lin), rows(sq)
+    R1, R2 = equality_restrictions(names, x, G)
+    lin, sq = interaction_names(x, G)
     out = {
-        "joint": wald_test(fit.coef, fit.vcov, np.vstack([R1, R2]), fit.df_t),
-        "b1": wald_test(fit.coef, fit.vcov, R1, fit.df_t),
-        "b2": wald_test(fit.coef, fit.vcov, R2, fit.df_t),
+        "joint": wald_test(fit.coef, fit.vcov, np.vstack([R1, R2]), df=fit.df_t),
+        "b1": wald_test(fit.coef, fit.vcov, R1, df=fit.df_t),
+        "b2": wald_test(fit.coef, fit.vcov, R2, df=fit.df_t),
     }
     out["pooled_b1"] = [float(fit.coef[names.index(c)]) for c in lin]
     out["pooled_b2"] = [float(fit.coef[names.index(c)]) for c in sq]
@@ -130,24 +141,22 @@ def equality_tests(fitted: Fitted, x: str, G: int) -> dict:
     return out
 
 
-def pooled_interaction(panel: Panel, split: Split, outcome: str, x: str, controls, fe, vcov, cluster,
-                       level: float) -> Fitted:
-    """Fit the pooled model with group-specific b1, b2 (module docstring) on rows in a group."""
-    G = len(split.labels)
-    frame = panel.frame.loc[split.codes >= 0].copy()
-    codes = split.codes[split.codes >= 0]
-    lin, sq = interaction_names(x, G)
-    xv = frame[x].to_numpy(dtype=float)
-    for g in range(G):
-        on = (codes == g).astype(float)
-        frame[lin[g]] = xv * on
-        frame[sq[g]] = xv**2 * on
-    spec = Spec(outcome, (*lin, *sq, *controls), tuple(fe), vcov, tuple(cluster))
-    return fit_spec(with_frame(panel, frame.reset_index(drop=True)), spec, level)
+def equality_note(tests: dict, x: str) -> str:
+    """The table note of the equal-curves tests."""
+    j = tests["joint"]
+    rank = "" if j["rank"] == j["q"] else (f" (rank {j['rank']} of the {j['q']} restrictions: the clustered variance "
+                                           "identifies no more)")
+    return (
+        f"Equal curves across groups (pooled model, group-specific {x} and {x}² and group levels, common controls "
+        f"and FE): Wald F({j['df1']}, {j['df2']:.0f}) = {j['F']:.3f}, p = {j['p_F']:.4g}; "
+        f"χ²({j['df1']}) = {j['wald']:.3f}, p = {j['p_chi2']:.4g}{rank}. "
+        f"{x} alone: F = {tests['b1']['F']:.3f} (p = {tests['b1']['p_F']:.4g}); "
+        f"{x}² alone: F = {tests['b2']['F']:.3f} (p = {tests['b2']['p_F']:.4g})."
+    )
 
 
 # ---------------------------------------------------------------------------------------
-# The analysis
+# Bayes, truth, plots
 # ---------------------------------------------------------------------------------------
 
 
@@ -215,7 +224,7 @@ def _posterior_summary(dt, labels, x: str, controls, level: float) -> dict:
 def _ols_intervals(fits: dict[str, Fitted], labels, x: str, level: float) -> xr.Dataset:
     """Split-sample estimates of b1, b2 and their clustered ``level`` intervals, dims (group, stat)."""
     out = {}
-    for var, term in (("b1", x), ("b2", square_name(x))):
+    for var, term in (("b1", x), ("b2", square_term(x))):
         rows = []
         for g in labels:
             fit = fits[g].fit
@@ -233,85 +242,92 @@ def _truth_points(truth_groups: dict, labels) -> xr.Dataset:
 
 
 def forest_plot(path, models: dict, trunks: dict, var: str, title: str) -> None:
-    """Forest plot of ``var`` by group from precomputed intervals, one colour per estimator (PNG)."""
+    """Forest plot of precomputed intervals of ``var`` by group, one colour per estimator (PNG)."""
     from tradeq.report.bayes_plots import plot_interval_forest
 
     plot_interval_forest(models, var, path, title, trunks=trunks)
 
 
-def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
-    """``model.kind=heterogeneity``: split samples + utest per group, pooled Wald test,
-    hierarchical Bayes (``inference.kind=bayes|both``) and the forest plots."""
-    mc = cfg.model
+# ---------------------------------------------------------------------------------------
+# The analysis, step by step
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``run`` reads from ``cfg.model``."""
+
+    y: str
+    x: str
+    controls: list[str]
+    fe: list[str]
+    vcov: str
+    cluster: tuple[str, ...]
+    level: float
+    quadratic: bool
+    spec: Spec
+    title: str | None
+
+
+def settings(mc: DictConfig) -> Settings:
     require_settings(mc, "heterogeneity", ("outcome", "treatment", "split_by"))
     y, x = str(mc.outcome), str(mc.treatment)
     controls = [str(c) for c in mc.controls]
     fe = [str(f) for f in mc.fe]
     vcov, cluster = resolve_vcov(mc, fe)
-    level = float(mc.level)
-    terms = (x, square(x), *controls) if mc.quadratic else (x, *controls)
-    spec = Spec(y, terms, tuple(fe), vcov, cluster)
-    split = split_groups(panel.frame, str(mc.split_by), mc.split_levels, mc.split_cuts, f"data {panel.source!r}")
-    labels = list(split.labels)
+    terms = (x, square_formula(x), *controls) if mc.quadratic else (x, *controls)
+    return Settings(y, x, controls, fe, vcov, cluster, float(mc.level), bool(mc.quadratic),
+                    Spec(y, terms, tuple(fe), vcov, cluster), mc.title)
 
+
+def split_fits(panel: Panel, split: Split, s: Settings) -> tuple[dict[str, Fitted], dict]:
+    """The FE fit and (with the square) the inverted-U test of each group's own sample."""
     fits: dict[str, Fitted] = {}
     utests: dict = {}
-    with timings("fit"):
-        for g, lab in enumerate(labels):
-            sub = with_frame(panel, panel.frame.loc[split.mask(g)].reset_index(drop=True))
-            try:
-                fits[lab] = fit_spec(sub, spec, level)
-            except (ValueError, DataError) as exc:
-                raise DataError(f"group {lab!r} of {split.by!r}: {exc}") from exc
-            utests[lab] = utest(fits[lab], x, level) if mc.quadratic else None
-    with timings("wald"):
-        tests = pooled = None
-        if mc.quadratic:
-            pooled = pooled_interaction(panel, split, y, x, controls, fe, vcov, cluster, level)
-            tests = equality_tests(pooled, x, len(labels))
-    truth_groups = _truth_groups(panel.truth, labels)
+    for g, lab in enumerate(split.labels):
+        sub = with_frame(panel, panel.frame.loc[split.mask(g)].reset_index(drop=True))
+        try:
+            fits[lab] = fit_spec(sub, s.spec, s.level)
+        except (ValueError, DataError) as exc:
+            raise DataError(f"group {lab!r} of {split.by!r}: {exc}") from exc
+        utests[lab] = utest(fits[lab], s.x, s.level) if s.quadratic else None
+    return fits, utests
 
-    bayes = posterior = None
-    if str(value(cfg.inference.kind)) in ("bayes", "both") and mc.quadratic:
-        with timings("bayes"):
-            posterior = _bayes(panel, split, spec, cfg, level)
-            bayes = _posterior_summary(posterior, labels, x, controls, level)
 
-    # --- table: FE per group (the paper's columns), Bayes per group, truth per group
+def _bayes_column(e: dict, lab: str, s: Settings, n_obs: int) -> TableColumn:
+    values = {s.x: e["b1"]["mean"], square_term(s.x): e["b2"]["mean"]}
+    sds = {s.x: e["b1"]["sd"], square_term(s.x): e["b2"]["sd"]}
+    for c, v in e.get("controls", {}).items():
+        values[c], sds[c] = v["mean"], v["sd"]
+    tp = e["turning_point"]  # a ratio: heavy tails, so its median and interval, not mean (sd)
+    extra = {"Turning point": f"{fmt(tp['median'], 3)} [{fmt(tp['lo'], 2)}, {fmt(tp['hi'], 2)}]",
+             "P(inverted U)": fmt(e.get("p_inverted_u", math.nan), 3)}
+    return values_column(values, f"{lab} (Bayes)", sd=sds, extra=extra,
+                         attrs={"vcov_type": "posterior", "n_obs": n_obs, "fe": ",".join(s.fe)})
+
+
+def table_columns(labels, fits, utests, bayes, truth_groups, truth, s: Settings) -> list[TableColumn]:
+    """FE per group (the paper's columns), then Bayes per group, then the truth per group."""
     columns = []
     for lab in labels:
         u = utests[lab]
         columns.append(TableColumn(fits[lab].dataset, title=lab, extra=utest_rows(u[0] if u else None)))
     if bayes is not None:
-        for lab in labels:
-            e = bayes["groups"][lab]
-            values = {x: e["b1"]["mean"], square_name(x): e["b2"]["mean"]}
-            sds = {x: e["b1"]["sd"], square_name(x): e["b2"]["sd"]}
-            for c, v in e.get("controls", {}).items():
-                values[c], sds[c] = v["mean"], v["sd"]
-            tp = e["turning_point"]  # a ratio: heavy tails, so its median and interval, not mean (sd)
-            extra = {"Turning point": f"{fmt(tp['median'], 3)} [{fmt(tp['lo'], 2)}, {fmt(tp['hi'], 2)}]",
-                     "P(inverted U)": fmt(e.get("p_inverted_u", math.nan), 3)}
-            columns.append(values_column(values, f"{lab} (Bayes)", sd=sds, extra=extra,
-                                         attrs={"vcov_type": "posterior", "n_obs": fits[lab].fit.n_obs,
-                                                "fe": ",".join(fe)}))
+        columns += [_bayes_column(bayes["groups"][lab], lab, s, fits[lab].fit.n_obs) for lab in labels]
     if truth_groups is not None:
+        base = truth_terms(truth) or {}
         for lab in labels:
             t = truth_groups[lab]
-            values = {x: t["b1"], square_name(x): t["b2"]}
-            base = truth_terms(panel.truth) or {}
-            values.update({c: base[c] for c in controls if c in base})
+            values = {s.x: t["b1"], square_term(s.x): t["b2"], **{c: base[c] for c in s.controls if c in base}}
             columns.append(values_column(values, f"{lab} (truth)", extra={"Turning point": fmt(t["turning_point"], 3)}))
+    return columns
 
+
+def table_notes(tests, levels: dict, bayes, truth_groups, x: str) -> list[str]:
     notes = []
     if tests is not None:
-        j = tests["joint"]
-        notes.append(
-            f"Equal curves across groups (pooled model, group-specific {x} and {x}², common controls and FE): "
-            f"Wald F({j['df1']}, {j['df2']:.0f}) = {j['F']:.3f}, p = {j['p_F']:.4g}; χ²({j['q']}) = {j['wald']:.3f}, p = {j['p_chi2']:.4g}. "
-            f"{x} alone: F = {tests['b1']['F']:.3f} (p = {tests['b1']['p_F']:.4g}); "
-            f"{x}² alone: F = {tests['b2']['F']:.3f} (p = {tests['b2']['p_F']:.4g})."
-        )
+        notes.append(equality_note(tests, x))
+    notes.append(levels["note"])
     if bayes is not None:
         notes.append("Bayes columns: posterior mean (posterior sd) of the hierarchical model with common controls and FE "
                      "(partial pooling across groups); turning point: posterior median [95% interval]; "
@@ -321,48 +337,84 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
             notes.append(caution)
     if truth_groups is not None:
         notes.append("Truth: the simulation's group-specific b1, b2 and the common control slopes.")
+    return notes
 
-    estimates = pd.concat([tidy(fits[lab], lab, level) for lab in labels], ignore_index=True)
-    summary = {
-        "outcome": y, "treatment": x, "split_by": split.by, "groups": labels,
-        "split_cuts": None if mc.split_cuts is None else [float(c) for c in mc.split_cuts],
-        "split": {lab: {
-            "n_obs": fits[lab].fit.n_obs,
-            "b1": float(fits[lab].fit.coef[fits[lab].fit.index(x)]),
-            "se_b1": float(fits[lab].fit.se[fits[lab].fit.index(x)]),
-            **({"b2": float(fits[lab].fit.coef[fits[lab].fit.index(square_name(x))]),
-                "se_b2": float(fits[lab].fit.se[fits[lab].fit.index(square_name(x))])} if mc.quadratic else {}),
-            "utest": utests[lab][0].to_dict() if utests[lab] else None,
-        } for lab in labels},
+
+def _split_entry(fitted: Fitted, u, s: Settings) -> dict:
+    fit = fitted.fit
+    entry = {"n_obs": fit.n_obs, "b1": float(fit.coef[fit.index(s.x)]), "se_b1": float(fit.se[fit.index(s.x)])}
+    if s.quadratic:
+        j = fit.index(square_term(s.x))
+        entry.update(b2=float(fit.coef[j]), se_b2=float(fit.se[j]))
+    entry["utest"] = u[0].to_dict() if u else None
+    return entry
+
+
+def summary_dict(split: Split, fits, utests, tests, levels, bayes, truth_groups, s: Settings, cuts) -> dict:
+    """The content of ``heterogeneity.json``."""
+    return {
+        "outcome": s.y, "treatment": s.x, "split_by": split.by, "groups": list(split.labels),
+        "split_cuts": None if cuts is None else [float(c) for c in cuts],
+        "split": {lab: _split_entry(fits[lab], utests[lab], s) for lab in split.labels},
         "equality_test": tests,
+        "group_levels": levels,
         "bayes": bayes,
         "truth": truth_groups,
     }
 
-    plots = {}
-    if bool(cfg.output.plots) and mc.quadratic:
-        models = {"FE split samples": _ols_intervals(fits, labels, x, level)}
-        trunks = {}
-        if posterior is not None and set(labels) <= set(map(str, posterior["posterior"]["group"].values)):
-            from tradeq.report.bayes_plots import posterior_intervals
 
-            for var in ("b1", "b2"):
-                outer, inner = posterior_intervals(posterior, var, level)
-                models.setdefault("Hierarchical Bayes", xr.Dataset())[var] = outer[var]
-                trunks.setdefault("Hierarchical Bayes", xr.Dataset())[var] = inner[var]
-        if truth_groups is not None:
-            models["Truth"] = _truth_points(truth_groups, labels)
-        for var, label in (("b1", x), ("b2", f"{x}²")):
-            plots[f"forest_{var}.png"] = (lambda path, v=var, t=f"{label} by {split.by}": forest_plot(path, models, trunks, v, t))
+def forest_plots(split: Split, fits, posterior, truth_groups, s: Settings) -> dict:
+    """``forest_b1.png`` and ``forest_b2.png``: split-sample FE, the posterior, the truth."""
+    labels = list(split.labels)
+    models = {"FE split samples": _ols_intervals(fits, labels, s.x, s.level)}
+    trunks = {}
+    if posterior is not None and set(labels) <= set(map(str, posterior["posterior"]["group"].values)):
+        from tradeq.report.bayes_plots import posterior_intervals
 
-    caption = mc.title or f"Heterogeneity by {split.by}: {y} on {x}"
+        for var in ("b1", "b2"):
+            outer, inner = posterior_intervals(posterior, var, s.level)
+            models.setdefault("Hierarchical Bayes", xr.Dataset())[var] = outer[var]
+            trunks.setdefault("Hierarchical Bayes", xr.Dataset())[var] = inner[var]
+    if truth_groups is not None:
+        models["Truth"] = _truth_points(truth_groups, labels)
+    return {f"forest_{var}.png": (lambda path, v=var, t=f"{label} by {split.by}": forest_plot(path, models, trunks, v, t))
+            for var, label in (("b1", s.x), ("b2", f"{s.x}²"))}
+
+
+def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
+    """``model.kind=heterogeneity``: split samples + utest per group, pooled Wald test,
+    hierarchical Bayes (``inference.kind=bayes|both``) and the forest plots."""
+    mc = cfg.model
+    s = settings(mc)
+    split = split_groups(panel.frame, str(mc.split_by), mc.split_levels, mc.split_cuts, f"data {panel.source!r}")
+    labels = list(split.labels)
+    with timings("fit"):
+        fits, utests = split_fits(panel, split, s)
+    with timings("wald"):
+        tests = pooled = None
+        if s.quadratic:
+            pooled = pooled_interaction(panel, split, s.y, s.x, s.controls, s.fe, s.vcov, s.cluster, s.level)
+            tests = equality_tests(pooled, s.x, len(labels))
+        levels = group_levels(panel.frame, split, s.fe, None if pooled is None else pooled.fit)
+    truth_groups = _truth_groups(panel.truth, labels)
+    bayes = posterior = None
+    if str(value(cfg.inference.kind)) in ("bayes", "both") and s.quadratic:
+        with timings("bayes"):
+            posterior = _bayes(panel, split, s.spec, cfg, s.level)
+            bayes = _posterior_summary(posterior, labels, s.x, s.controls, s.level)
+
+    columns = table_columns(labels, fits, utests, bayes, truth_groups, panel.truth, s)
+    notes = table_notes(tests, levels, bayes, truth_groups, s.x)
+    estimates = pd.concat([tidy(fits[lab], lab, s.level) for lab in labels], ignore_index=True)
+    summary = summary_dict(split, fits, utests, tests, levels, bayes, truth_groups, s, mc.split_cuts)
+    plots = forest_plots(split, fits, posterior, truth_groups, s) if bool(cfg.output.plots) and s.quadratic else {}
+
     lines = [f"{lab}: b1 = {summary['split'][lab]['b1']:.4g}, N = {summary['split'][lab]['n_obs']:,}"
              + (f", {utests[lab][0].verdict}" if utests[lab] else "") for lab in labels]
-    if tests is not None:
-        lines.append(notes[0])
+    lines += notes[:2] if tests is not None else notes[:1]
     fit_map = {f"{lab}": fits[lab].fit for lab in labels}
     if pooled is not None:
         fit_map["pooled interaction"] = pooled.fit
-    return AnalysisResult(kind="heterogeneity", columns=columns, caption=caption, summary=summary,
-                          estimates=estimates, fits=fit_map, notes=notes, report="\n".join(lines),
+    return AnalysisResult(kind="heterogeneity", columns=columns, caption=s.title or f"Heterogeneity by {split.by}: {s.y} on {s.x}",
+                          summary=summary, estimates=estimates, fits=fit_map, notes=notes, report="\n".join(lines),
                           plots=plots, posterior=posterior)

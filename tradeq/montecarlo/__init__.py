@@ -9,7 +9,6 @@
   resumable per-setting results;
 * :mod:`~tradeq.montecarlo.metrics` — bias, RMSE, coverage, interval length, rejection
   rates with Monte Carlo SEs;
-* :mod:`~tradeq.montecarlo.inference` — vectorised intervals and tests over replications;
 * :mod:`~tradeq.montecarlo.sbc` — simulation-based calibration of the Bayesian models;
 * :mod:`~tradeq.montecarlo.summary`, :mod:`~tradeq.montecarlo.plots` — ``summary.md``, PNGs;
 * :mod:`~tradeq.montecarlo.run` — a study into a folder; :mod:`~tradeq.montecarlo.sweep` —

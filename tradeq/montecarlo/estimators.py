@@ -41,8 +41,9 @@ from tradeq.errors import ConfigError
 from tradeq.models.grid_fe import fit_grid, within_grid
 from tradeq.models.grid_reduce import grid_total
 from tradeq.models.mediation import ols_from_crossproducts, sobel
-
-from .inference import t_interval, t_test_reject, utest_inverted_u, wald_reject
+from tradeq.models.tinference import t_interval, t_test_reject
+from tradeq.models.utest import utest_batch
+from tradeq.models.wald import wald_batch
 
 #: Variances a :class:`FixedEffects` estimator can report. ``cluster`` is by firm,
 #: ``twoway`` by firm and year, ``cluster_province`` by province (firms nest in provinces).
@@ -197,10 +198,10 @@ class FixedEffects(Estimator):
             for j, par in enumerate(("b1", "b2")):
                 lo, hi = t_interval(coef[:, j], se[:, j], df, level)
                 est.append(EstimateRecord(label, par, coef[:, j], se[:, j], lo, hi))
-            u = utest_inverted_u(coef[:, 0], coef[:, 1], V[:, 0, 0], V[:, 0, 1], V[:, 1, 1], x_lo, x_hi, df, level)
-            tests.append(TestRecord(label, "utest", u["reject"]))
+            u = utest_batch(coef[:, :2], V, x_lo, x_hi, df, level, shape="inverted_u")
+            tests.append(TestRecord(label, "utest", u.reject))
             tests.append(TestRecord(label, "b2=0", t_test_reject(coef[:, 1], se[:, 1], df, alpha=alpha)))
-            tests.append(TestRecord(label, "wald", wald_reject(coef, V, df, alpha=alpha)))
+            tests.append(TestRecord(label, "wald", wald_batch(coef, V, df=df).p_F < alpha))
         return est, tests
 
 

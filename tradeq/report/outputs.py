@@ -12,9 +12,9 @@ def utest_rows(result: UTestResult | None, digits: int = 3) -> dict[str, str]:
     d = result.to_dict()
     tp = d["turning_point"]
     tp_se = d["turning_point_se"]
-    fmt = lambda v: v if isinstance(v, str) else f"{v:.{digits}f}"  # noqa: E731
+    fmt = lambda v: v if isinstance(v, str) else "" if v is None else f"{v:.{digits}f}"  # noqa: E731  (None: NaN)
     return {
         "Turning point": f"{fmt(tp)} ({fmt(tp_se)})",
-        "Lind–Mehlum t (p)": f"{fmt(d['t'])} ({d['p']:.3f})" if not isinstance(d["p"], str) else fmt(d["t"]),
+        "Lind–Mehlum t (p)": f"{fmt(d['t'])} ({d['p']:.3f})" if isinstance(d["p"], float) else fmt(d["t"]),
         "U-test verdict": d["verdict"],
     }
