@@ -34,6 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import special
 
+from .precision import require_x64
+
 # Replicates per chunk are chosen so that the (chunk, G) count matrix stays near this
 # many elements (8 MB in float64); larger chunks were slower on CPU (cache).
 _CHUNK_ELEMENTS = 1_000_000
@@ -246,6 +248,7 @@ class OLSBootstrap:
 def bootstrap_ols(y, X, cluster, *, n_boot: int = 2000, key=0, chunk_size: int | None = None,
                   jackknife: bool = True) -> OLSBootstrap:
     """Cluster bootstrap of ``y = Xβ + e``; y (n,), X (n, k) with any intercept included."""
+    require_x64()
     X = np.asarray(X, dtype=float)
     X = X.reshape(X.shape[0], -1)
     Z = np.column_stack([X, np.asarray(y, dtype=float).reshape(-1)])
