@@ -34,17 +34,18 @@ def mediation_effects(a, b, c_prime, g=0.0, x_mean=0.0) -> dict[str, np.ndarray]
     """``{"direct", "indirect", "total"}`` (module docstring); broadcasts over arrays (draws).
 
     ``a``: x → m slope of (2); ``b``: m → y slope of (3); ``c_prime``, ``g``: the linear and
-    squared x terms of (3) (``g = 0`` without the square); ``x_mean``: x̄ over the sample.
+    squared x terms of (3) (``g = 0`` without the square); ``x_mean``: x̄ over the sample
+    (a scalar, or one per draw: a bootstrap replicate's x̄ is its resample's).
     """
-    a, b, c_prime, g = (np.asarray(v, dtype=float) for v in (a, b, c_prime, g))
-    direct = c_prime + 2.0 * g * float(x_mean)
+    a, b, c_prime, g, x_mean = (np.asarray(v, dtype=float) for v in (a, b, c_prime, g, x_mean))
+    direct = c_prime + 2.0 * g * x_mean
     indirect = a * b
     return {"direct": direct, "indirect": indirect, "total": direct + indirect}
 
 
 def reduced_form_total(c, c2=0.0, x_mean=0.0) -> np.ndarray:
-    """Equation (1)'s average marginal effect ``c + 2·c2·x̄`` (broadcasts)."""
-    return np.asarray(c, dtype=float) + 2.0 * np.asarray(c2, dtype=float) * float(x_mean)
+    """Equation (1)'s average marginal effect ``c + 2·c2·x̄`` (broadcasts, x̄ too)."""
+    return np.asarray(c, dtype=float) + 2.0 * np.asarray(c2, dtype=float) * np.asarray(x_mean, dtype=float)
 
 
 def proportion_mediated(indirect: float, total: float, total_lo: float | None = None,

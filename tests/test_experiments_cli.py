@@ -85,7 +85,8 @@ def test_table6_layout_bayes_and_province_clustering(tmp_path):
     assert header(md) == ["quality", "humancapital", "quality", "Bayes (joint)", "Truth"]
     assert rows(md)[:2] == ["L.Market", "L.Market²"] and "humancapital" in rows(md)
     for r in ("a", "b", "Indirect effect a·b", "a·b 95% bootstrap CI (BCa)", "a·b 95% credible interval",
-              "Sobel z (p)", "Aroian z (p)", "Goodman z (p)", "Direct effect c′", "Proportion mediated", "Total effect c"):
+              "Sobel z (p)", "Aroian z (p)", "Goodman z (p)", "Direct effect", "Total effect (direct + indirect)",
+              "Proportion mediated", "Total effect, eq. (1)", "Effects at"):
         assert r in rows(md), r
     assert cell(md, "SE", 2) == "cluster (province)" and cell(md, "SE", 3) == "cluster (firm)"
     m = json.loads((out / "mediation.json").read_text())

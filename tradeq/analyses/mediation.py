@@ -12,13 +12,20 @@ equation with the same fixed effects F (firm and year) and controls W, on one co
 where ``x`` is the core variable, lagged ``lag`` years within firm when asked
 (``x_it = Market_{p(i),t−1}``, as the paper's mediation equations are written; a firm's first
 year then has no lag and drops out, :func:`tradeq.lags.panel_lag`), and the outcome
-equations keep the quadratic term (``quadratic``). Quantities: indirect effect ``a·b``,
-direct effect ``c'``, total effect ``c`` (the linear coefficient of (1)), proportion mediated
-``a·b / c``. Without the square ``c = c' + a·b`` holds exactly on the common sample.
+equations keep the quadratic term (``quadratic``; the paper's Tables 6–7 set it, the generic
+default is linear). The effects are :mod:`tradeq.models.mediation_effects`' average marginal
+effects over the sample — with the square, a coefficient on x is the slope at x = 0, far outside
+the data, so they are evaluated at the sample mean x̄: indirect ``a·b``, direct ``c' + 2g·x̄``,
+total = direct + indirect, proportion mediated indirect / total (undefined, with the reason,
+when the total's interval covers zero). Equation (1)'s own average marginal effect
+``c + 2c2·x̄`` is reported on its own row, outside the decomposition; without the square it
+equals the total exactly on the common sample (the OLS identity ``c = c' + a·b``).
 
 Tests of ``a·b = 0``: Sobel (1982), Aroian (1947), Goodman (1960) from ``a``, ``b`` and
-their clustered standard errors (:mod:`tradeq.models.mediation`); a cluster bootstrap of all five
-quantities (resample clusters, not rows) with percentile and BCa intervals (Efron 1987).
+their clustered standard errors (:mod:`tradeq.models.mediation`); a cluster bootstrap of every quantity
+(resample clusters, not rows; each replicate's effects at its own resample's x̄) with BCa or
+percentile intervals (Efron 1987); an undefined BCa interval falls back to the percentile one,
+and the summary says which method each interval used and why.
 
 Clustering. A mediator measured at a coarser level than the firm — human capital by
 province-year, R&D intensity by industry-year — is one value shared by every firm of a
@@ -41,6 +48,7 @@ the "fixed demeaned design" cluster bootstrap described there.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -67,6 +75,7 @@ from tradeq.analyses.common import (
 from tradeq.errors import ConfigError, DataError
 from tradeq.lags import panel_lag
 from tradeq.models.mediation import MediationBootstrap, aroian, bootstrap_indirect, goodman, sobel
+from tradeq.models.mediation_effects import mediation_effects, proportion_mediated, reduced_form_total
 from tradeq.models.singletons import drop_singletons
 from tradeq.models.within import within_transform
 from tradeq.panel import Panel
@@ -89,8 +98,16 @@ class MediationModel:
     vcov: str = "cluster"
     cluster: tuple[str, ...] = ()
     mediator_cluster: tuple[str, ...] = ()
-    quadratic: bool = True
+    quadratic: bool = False
     lag: int = 0
+
+    def __post_init__(self) -> None:
+        roles = {"treatment": self.treatment, "mediator": self.mediator, "outcome": self.outcome}
+        for i, (k1, v1) in enumerate(roles.items()):
+            for k2, v2 in list(roles.items())[i + 1:]:
+                if v1 == v2:
+                    raise ConfigError(f"model.{k2}={v2} is the same column as model.{k1}={v1}; "
+                                      f"the {k2} must be a different variable")
 
     @property
     def x(self) -> str:
@@ -196,6 +213,67 @@ def _nested(frame: pd.DataFrame, inner: str, outer: str) -> bool:
     return bool(frame.groupby(inner, observed=True)[outer].nunique().max() <= 1)
 
 
+def _check_square(frame: pd.DataFrame, model: MediationModel) -> None:
+    """A treatment with two values has x² a linear function of x (0/1: x² = x)."""
+    if not model.quadratic:
+        return
+    values = pd.unique(frame[model.x].astype(float))
+    if len(values) <= 2:
+        if set(values) <= {0.0, 1.0}:
+            raise ConfigError(f"treatment {model.x} is binary: x² = x is collinear; set model.quadratic=false")
+        raise ConfigError(f"treatment {model.x} takes two values {sorted(values.tolist())}: x² is a linear function "
+                          "of x and collinear; set model.quadratic=false")
+
+
+def _ame_se(fit, x: str, sq: str | None, x_mean: float) -> float:
+    """Clustered SE of ``coef[x] + 2·coef[x²]·x̄`` (delta method, exact for a linear combination)."""
+    i = fit.index(x)
+    if sq is None:
+        return float(fit.se[i])
+    j = fit.index(sq)
+    grad = np.zeros(len(fit.coef))
+    grad[i], grad[j] = 1.0, 2.0 * x_mean
+    return float(np.sqrt(grad @ fit.vcov @ grad))
+
+
+def _fe_effects(fits: dict[str, Fitted], model: MediationModel, x_mean: float) -> dict:
+    """Paths and effects from the FE fits (:mod:`tradeq.models.mediation_effects`), with SEs."""
+    fm, fo, ft = fits["mediator"].fit, fits["outcome"].fit, fits["total"].fit
+    x, sq = model.x, square_name(model.x) if model.quadratic else None
+    ia, ib = fm.index(x), fo.index(model.mediator)
+    a, b = float(fm.coef[ia]), float(fo.coef[ib])
+    c_prime, c = float(fo.coef[fo.index(x)]), float(ft.coef[ft.index(x)])
+    g = float(fo.coef[fo.index(sq)]) if sq else 0.0
+    c2 = float(ft.coef[ft.index(sq)]) if sq else 0.0
+    eff = mediation_effects(a, b, c_prime, g, x_mean)
+    return {
+        "a": a, "se_a": float(fm.se[ia]), "b": b, "se_b": float(fo.se[ib]),
+        "c_prime": c_prime, "g": g, "c": c, "c2": c2,
+        "indirect": float(eff["indirect"]), "direct": float(eff["direct"]), "se_direct": _ame_se(fo, x, sq, x_mean),
+        "total": float(eff["total"]),
+        "total_eq1": float(reduced_form_total(c, c2, x_mean)), "se_total_eq1": _ame_se(ft, x, sq, x_mean),
+    }
+
+
+def _bootstrap(sample: Panel, model: MediationModel, arrays: dict, n_boot: int, seed: int) -> MediationBootstrap:
+    """The cluster bootstrap on the fixed demeaned design, resampling :attr:`MediationModel.boot_unit`."""
+    dm, raw = arrays["demeaned"], arrays["raw"]
+    unit, frame = model.boot_unit, sample.frame
+    if unit is None:
+        labels = np.arange(dm["y"].shape[0])
+    else:
+        labels = frame[unit].to_numpy()[raw["row_id"]]
+        inner = model.cluster[0] if model.cluster else None
+        if inner and inner != unit and not _nested(frame, inner, unit):
+            log.warning("%s is not nested in %s: resampling %s splits some %s across resamples",
+                        inner, unit, unit, inner)
+    return bootstrap_indirect(
+        dm["x"], dm["m"], dm["y"], labels, controls=dm["W"] if dm["W"].shape[1] else None,
+        x2=dm["x2"], x_raw=raw["x"], add_intercept=not model.fe, n_boot=int(n_boot), key=int(seed),
+        jackknife=True,
+    )
+
+
 def estimate_mediation(
     panel: Panel,
     model: MediationModel,
@@ -205,15 +283,19 @@ def estimate_mediation(
     level: float = 0.95,
     seed: int = 0,
 ) -> MediationResult:
-    """Fit the three equations, test ``a·b`` and bootstrap it (see the module docstring).
+    """Fit the three equations, test ``a·b`` and bootstrap the effects (see the module docstring).
 
-    Returns a :class:`MediationResult` whose ``summary`` holds ``a``, ``b``, ``indirect``,
-    ``direct``, ``total``, ``proportion`` (point estimates from the FE fits), their clustered
-    standard errors, ``sobel_z``/``sobel_p`` (and Aroian, Goodman), ``boot_ci`` (the
-    ``ci_method`` interval of the indirect effect), intervals of every quantity by both
-    methods, ``n_boot`` and the resampled unit.
+    Returns a :class:`MediationResult` whose ``summary`` holds the paths ``a``, ``b`` (and
+    the coefficients ``c_prime``, ``g``, ``c``, ``c2``), the effects ``indirect``,
+    ``direct``, ``total`` (= direct + indirect) and ``total_eq1`` (equation (1)'s own), all
+    average marginal effects at ``x_mean`` (``effects_at`` says so), ``proportion`` (None
+    with ``proportion_undefined`` the reason when the total is not distinguishable from
+    zero), clustered SEs, ``sobel_z``/``sobel_p`` (and Aroian, Goodman), ``boot_ci`` and
+    ``<name>_ci`` (the ``ci_method`` intervals), ``ci_methods`` (the method each interval
+    used), ``ci_notes`` (why one fell back), ``n_boot`` and the resampled unit.
     """
     sample = mediation_sample(panel, model)
+    _check_square(sample.frame, model)
     fits = {name: fit_spec(sample, spec, level) for name, spec in model.specs().items()}
     for name, f in fits.items():
         if model.x not in f.fit.x_names:
@@ -221,66 +303,53 @@ def estimate_mediation(
     ns = {name: f.fit.n_obs for name, f in fits.items()}
     if len(set(ns.values())) != 1:  # cannot happen on one complete-case sample; guard the identity
         raise RuntimeError(f"the three equations ended on different samples: {ns}")
+    arrays = _demeaned_arrays(fits["outcome"], model)
+    x_mean = float(np.mean(arrays["raw"]["x"]))
+    fe = _fe_effects(fits, model, x_mean)
+    boot = _bootstrap(sample, model, arrays, n_boot, seed)
+    for name in ("a", "b", "direct", "total_eq1"):
+        if not np.isclose(boot.estimate[name], fe[name], rtol=1e-6, atol=1e-10):
+            raise RuntimeError(f"bootstrap design disagrees with the FE fits: {name} {boot.estimate[name]} vs {fe[name]}")
+    summary = _summary(model, fits, fe, boot, x_mean, n_boot, ci_method, level)
+    return MediationResult(model, fits, summary, boot, arrays, sample.frame, panel.time)
 
-    fm, fo, ft = fits["mediator"].fit, fits["outcome"].fit, fits["total"].fit
-    ia, ib = fm.index(model.x), fo.index(model.mediator)
-    a, sa = float(fm.coef[ia]), float(fm.se[ia])
-    b, sb = float(fo.coef[ib]), float(fo.se[ib])
-    direct, s_direct = float(fo.coef[fo.index(model.x)]), float(fo.se[fo.index(model.x)])
-    total, s_total = float(ft.coef[ft.index(model.x)]), float(ft.se[ft.index(model.x)])
+
+def _summary(model, fits, fe, boot, x_mean, n_boot, ci_method, level) -> dict:
+    """The JSON summary (see :func:`estimate_mediation`)."""
+    a, sa, b, sb = fe["a"], fe["se_a"], fe["b"], fe["se_b"]
     sz, sp = sobel(a, sa, b, sb)
     az_, ap = aroian(a, sa, b, sb)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # Goodman undefined → NaN, reported as such
         gz, gp = goodman(a, sa, b, sb)
-
-    arrays = _demeaned_arrays(fits["outcome"], model)
-    dm, raw = arrays["demeaned"], arrays["raw"]
-    unit = model.boot_unit
-    frame = sample.frame
-    if unit is None:
-        labels = np.arange(dm["y"].shape[0])
-    else:
-        labels = frame[unit].to_numpy()[raw["row_id"]]
-        inner = model.cluster[0] if model.cluster else None
-        if inner and inner != unit and not _nested(frame, inner, unit):
-            log.warning("%s is not nested in %s: resampling %s splits some %s across resamples",
-                        inner, unit, unit, inner)
-    boot = bootstrap_indirect(
-        dm["x"], dm["m"], dm["y"], labels, controls=dm["W"] if dm["W"].shape[1] else None,
-        x2=dm["x2"], add_intercept=not model.fe, n_boot=int(n_boot), key=int(seed), jackknife=True,
-    )
-    check = boot.estimate
-    if not np.isclose(check["a"], a, rtol=1e-6, atol=1e-10) or not np.isclose(check["b"], b, rtol=1e-6, atol=1e-10):
-        raise RuntimeError(f"bootstrap design disagrees with the FE fits: a {check['a']} vs {a}, b {check['b']} vs {b}")
-
+    method = "bca" if ci_method == "bca" else "percentile"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        boot_summary = boot.summary(level)
-    q = boot_summary["quantities"]
-    method = "bca" if ci_method == "bca" else "percentile"
-    ci = {name: q[name].get(method) or q[name]["percentile"] for name in q}
-    proportion = a * b / total if total != 0 else float("nan")
-    summary = {
+        boot_summary = boot.summary(level, method)
+    iv = {name: q["interval"] for name, q in boot_summary["quantities"].items()}
+    total_lo, total_hi = (math.nan if v is None else v for v in iv["total"]["bounds"])
+    proportion, why = proportion_mediated(fe["indirect"], fe["total"], total_lo, total_hi)
+    fo = fits["outcome"].fit
+    return {
         "outcome": model.outcome, "treatment": model.treatment, "core_variable": model.x,
         "mediator": model.mediator, "lag": model.lag, "controls": list(model.controls), "fe": list(model.fe),
-        "quadratic": model.quadratic,
-        "a": a, "se_a": sa, "b": b, "se_b": sb,
-        "indirect": a * b, "direct": direct, "se_direct": s_direct, "total": total, "se_total": s_total,
-        "proportion": proportion,
+        "quadratic": model.quadratic, "x_mean": x_mean,
+        "effects_at": f"average marginal effects over the sample (= at the mean of {model.x}, {x_mean:.3f})",
+        **fe,
+        "proportion": proportion if why is None else None, "proportion_undefined": why,
         "sobel_z": sz, "sobel_p": sp, "aroian_z": az_, "aroian_p": ap, "goodman_z": gz, "goodman_p": gp,
-        "boot_ci": ci["indirect"], "ci_method": method, "level": level,
-        "proportion_ci": ci["proportion"], "direct_ci": ci["direct"], "total_ci": ci["total"],
-        "a_ci": ci["a"], "b_ci": ci["b"],
-        "boot_se_indirect": q["indirect"]["se"],
-        "n_boot": int(n_boot), "boot_unit": unit or "rows", "n_boot_clusters": boot.n_clusters,
+        "boot_ci": iv["indirect"]["bounds"], "ci_method": method, "level": level,
+        **{f"{name}_ci": v["bounds"] for name, v in iv.items()},
+        "ci_methods": {name: v["method"] for name, v in iv.items()},
+        "ci_notes": {name: v["note"] for name, v in iv.items() if v["note"]},
+        "boot_se_indirect": boot_summary["quantities"]["indirect"]["se"],
+        "n_boot": int(n_boot), "boot_unit": model.boot_unit or "rows", "n_boot_clusters": boot.n_clusters,
         "clusters": {"total": list(fits["total"].spec.cluster), "mediator": list(fits["mediator"].spec.cluster),
                      "outcome": list(fits["outcome"].spec.cluster)},
         "vcov": {name: f.fit.vcov_type for name, f in fits.items()},
         "n_obs": fo.n_obs,
         "bootstrap": boot_summary,
     }
-    return MediationResult(model, fits, summary, boot, arrays, frame, panel.time)
 
 
 def model_from_config(model_cfg: DictConfig) -> MediationModel:
@@ -309,9 +378,33 @@ def _z_cell(z: float, p: float) -> str:
     return f"{fmt(z, 2)} ({fmt(p, 3)})" if np.isfinite(z) else "undefined"
 
 
+def _num(v, spec: str = ".5g") -> str:
+    """A number for the report, ``undefined`` for None or NaN."""
+    return "undefined" if v is None or not math.isfinite(float(v)) else format(float(v), spec)
+
+
+def _ci_cell(s: dict, name: str, digits: int) -> str:
+    """``[lo, hi]`` of the summary's interval of ``name``, marked when it fell back to another method."""
+    bounds = s[f"{name}_ci"]
+    if None in bounds:
+        return "[undefined]"
+    used = s["ci_methods"][name]
+    return fmt_ci(*bounds, digits) + (f" ({used})" if used != s["ci_method"] else "")
+
+
+def _proportion_cell(s: dict) -> str:
+    if s["proportion"] is None:
+        return "undefined (total effect not distinguishable from zero)"
+    return f"{fmt(s['proportion'], 3)} {_ci_cell(s, 'proportion', 3)}"
+
+
 def mediation_columns(res: MediationResult, digits: int = 4, truth: dict | None = None,
                       bayes: dict | None = None) -> list[TableColumn]:
-    """Table 6/7 layout: (1) total, (2) mediator, (3) outcome equation [, Bayes joint] [, truth]."""
+    """Table 6/7 layout: (1) total, (2) mediator, (3) outcome equation [, Bayes joint] [, truth].
+
+    The effects rows are average marginal effects at the sample mean of x (row "Effects at");
+    equation (1)'s own effect has its own row in column (1), outside the decomposition.
+    """
     s, m = res.summary, res.model
     ci_name = "BCa" if s["ci_method"] == "bca" else "percentile"
     pct = int(round(100 * s["level"]))
@@ -320,20 +413,22 @@ def mediation_columns(res: MediationResult, digits: int = 4, truth: dict | None 
         f = res.fits[name]
         extra: dict[str, str] = {}
         if name == "total":
-            extra["Total effect c"] = f"{fmt(s['total'], digits)} {fmt_ci(*s['total_ci'], digits)}"
+            extra["Total effect, eq. (1)"] = f"{fmt(s['total_eq1'], digits)} {_ci_cell(s, 'total_eq1', digits)}"
         if name == "mediator":
             extra["a"] = f"{fmt(s['a'], digits)} ({fmt(s['se_a'], digits)})"
         if name == "outcome":
             extra.update({
                 "b": f"{fmt(s['b'], digits)} ({fmt(s['se_b'], digits)})",
                 "Indirect effect a·b": fmt(s["indirect"], digits + 1),
-                f"a·b {pct}% bootstrap CI ({ci_name})": fmt_ci(*s["boot_ci"], digits + 1),
+                f"a·b {pct}% bootstrap CI ({ci_name})": _ci_cell(s, "indirect", digits + 1),
                 **({f"a·b {pct}% credible interval": ""} if bayes is not None else {}),  # Bayes row goes here
                 "Sobel z (p)": _z_cell(s["sobel_z"], s["sobel_p"]),
                 "Aroian z (p)": _z_cell(s["aroian_z"], s["aroian_p"]),
                 "Goodman z (p)": _z_cell(s["goodman_z"], s["goodman_p"]),
-                "Direct effect c′": f"{fmt(s['direct'], digits)} {fmt_ci(*s['direct_ci'], digits)}",
-                "Proportion mediated": f"{fmt(s['proportion'], 3)} {fmt_ci(*s['proportion_ci'], 3)}",
+                "Direct effect": f"{fmt(s['direct'], digits)} {_ci_cell(s, 'direct', digits)}",
+                "Total effect (direct + indirect)": f"{fmt(s['total'], digits)} {_ci_cell(s, 'total', digits)}",
+                "Proportion mediated": _proportion_cell(s),
+                "Effects at": s["effects_at"],
             })
         cols.append(TableColumn(f.dataset, title=f.fit.y_name, extra=extra))
     if bayes is not None:
@@ -347,10 +442,12 @@ def mediation_columns(res: MediationResult, digits: int = 4, truth: dict | None 
 
 
 def bayes_column(bayes: dict, m: MediationModel, digits: int, pct: int) -> TableColumn:
-    """Posterior means (sds) of the outcome equation's c′ and b, and of a, a·b, the proportion."""
+    """Posterior means (sds) of the outcome equation's c′ and b, and of a, a·b, the effects."""
     g = bayes["groups"][bayes["population"]]
 
     def cell(q, d=digits):
+        if not q or q.get("mean") is None or not math.isfinite(float(q["mean"])):
+            return "undefined" + (f" ({q['undefined']})" if q and q.get("undefined") else "")
         return f"{fmt(q['mean'], d)} [{fmt(q['lo'], d)}, {fmt(q['hi'], d)}]"
 
     extra = {
@@ -358,15 +455,36 @@ def bayes_column(bayes: dict, m: MediationModel, digits: int, pct: int) -> Table
         "b": f"{fmt(g['b']['mean'], digits)} ({fmt(g['b']['sd'], digits)})",
         "Indirect effect a·b": fmt(g["indirect"]["mean"], digits + 1),
         f"a·b {pct}% credible interval": fmt_ci(g["indirect"]["lo"], g["indirect"]["hi"], digits + 1),
-        "Direct effect c′": cell(g["direct"]),
-        "Proportion mediated": cell(g["proportion"], 3),
+        "Direct effect": cell(g["direct"]),
+        "Total effect (direct + indirect)": cell(g.get("total")),
+        "Proportion mediated": cell(g.get("proportion"), 3),
         "P(a·b > 0)": fmt(g["p_indirect_positive"], 3),
     }
-    values = {m.x: g["direct"]["mean"], m.mediator: g["b"]["mean"]}
-    sds = {m.x: g["direct"]["sd"], m.mediator: g["b"]["sd"]}
+    # The x row holds the coefficient c′ ("c_prime" when the posterior summary has it apart
+    # from the direct effect; the two coincide without the square).
+    coef_x = g.get("c_prime") or g["direct"]
+    values = {m.x: coef_x["mean"], m.mediator: g["b"]["mean"]}
+    sds = {m.x: coef_x["sd"], m.mediator: g["b"]["sd"]}
     title = "Bayes (joint, population)" if bayes.get("hierarchical") else "Bayes (joint)"
     return values_column(values, title, sd=sds, extra=extra,
                          attrs={"vcov_type": "posterior", "n_obs": bayes["n_obs"], "fe": ",".join(m.fe)})
+
+
+def mediation_report(summary: dict) -> str:
+    """The console lines; undefined intervals and proportions print as ``undefined``."""
+    s = summary
+    lo, hi = s["boot_ci"]
+    used = s["ci_methods"]["indirect"]
+    method = used if used == s["ci_method"] else f"{used} (BCa undefined)"
+    prop = _num(s["proportion"], ".4g") if s["proportion"] is not None else f"undefined ({s['proportion_undefined']})"
+    return "\n".join([
+        f"a = {_num(s['a'])} (se {_num(s['se_a'], '.3g')}), b = {_num(s['b'])} (se {_num(s['se_b'], '.3g')})",
+        f"indirect a·b = {_num(s['indirect'])}, {method} {int(round(100 * s['level']))}% CI "
+        f"[{_num(lo)}, {_num(hi)}]; Sobel z = {_num(s['sobel_z'], '.3f')} (p = {_num(s['sobel_p'], '.3g')})",
+        f"direct = {_num(s['direct'])}, total = direct + indirect = {_num(s['total'])}, "
+        f"proportion mediated = {prop}; total from eq. (1) = {_num(s['total_eq1'])}",
+        f"effects: {s['effects_at']}",
+    ])
 
 
 def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
@@ -403,6 +521,9 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
         f"Errors cluster by {', '.join(summary['clusters']['outcome']) or 'none (HC1)'} in (1) and (3), "
         f"by {', '.join(summary['clusters']['mediator']) or 'none (HC1)'} in (2); "
         f"the bootstrap resamples {unit} ({summary['n_boot_clusters']:,} units, {summary['n_boot']:,} resamples).",
+        f"Effects: {summary['effects_at']}; total = direct + indirect; "
+        "total effect, eq. (1) is the total equation's own, outside the decomposition.",
+        *(f"{name}: {note}." for name, note in summary["ci_notes"].items()),
     ]
     if bayes is not None:
         caution = convergence_note(bayes.get("max_rhat"), bayes.get("divergences"))
@@ -410,15 +531,10 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
             notes.append(caution)
     if truth is not None:
         notes.append("Truth: the simulation's a and b (and the outcome equation's control slopes).")
-    report = "\n".join([
-        f"a = {summary['a']:.5g} (se {summary['se_a']:.3g}), b = {summary['b']:.5g} (se {summary['se_b']:.3g})",
-        f"indirect a·b = {summary['indirect']:.5g}, {summary['ci_method']} {int(100 * level)}% CI "
-        f"[{summary['boot_ci'][0]:.5g}, {summary['boot_ci'][1]:.5g}]; Sobel z = {summary['sobel_z']:.3f} (p = {summary['sobel_p']:.3g})",
-        f"direct c' = {summary['direct']:.5g}, total c = {summary['total']:.5g}, proportion mediated = {summary['proportion']:.4g}",
-    ])
     return AnalysisResult(
         kind="mediation", columns=columns, caption=caption, summary=summary, estimates=estimates,
-        fits={n: f.fit for n, f in res.fits.items()}, notes=notes, report=report, posterior=posterior,
+        fits={n: f.fit for n, f in res.fits.items()}, notes=notes, report=mediation_report(summary),
+        posterior=posterior,
     )
 
 

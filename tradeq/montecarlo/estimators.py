@@ -38,9 +38,10 @@ from scipy import stats
 
 from tradeq.dgp.firm_panel import CONTROLS, N_PROVINCES, FirmPanelParams
 from tradeq.errors import ConfigError
+from tradeq.models.bootstrap import kept_cluster_counts, ols_from_crossproducts
 from tradeq.models.grid_fe import fit_grid, within_grid
 from tradeq.models.grid_reduce import grid_total
-from tradeq.models.mediation import ols_from_crossproducts, sobel
+from tradeq.models.mediation import sobel
 from tradeq.models.tinference import t_interval, t_test_reject
 from tradeq.models.utest import utest_batch
 from tradeq.models.wald import wald_batch
@@ -210,23 +211,6 @@ class FixedEffects(Estimator):
 # ---------------------------------------------------------------------------------------
 
 
-def _bootstrap_counts(key: jax.Array, kept: jax.Array, n_boot: int) -> jax.Array:
-    """(B, F) multiplicities of a firm-cluster bootstrap that draws, B times, G firms with
-    replacement among the G kept ones (``kept`` (F,) bool; G is data, F the static size).
-
-    Kept firms are moved to the front (stable order); draw j of replicate b picks
-    ``front[floor(U_bj G)]`` and counts only for ``j < G``.
-    """
-    F = kept.shape[0]
-    G = jnp.sum(kept)
-    front = jnp.argsort(~kept, stable=True)
-    u = jax.random.uniform(key, (n_boot, F), dtype=jnp.float64)
-    pick = front[jnp.minimum(jnp.floor(u * G).astype(jnp.int32), F - 1)]
-    used = (jnp.arange(F) < G).astype(jnp.float64)
-    rows = jnp.arange(n_boot)[:, None]
-    return jnp.zeros((n_boot, F), jnp.float64).at[rows, pick].add(jnp.broadcast_to(used, (n_boot, F)))
-
-
 @dataclass(frozen=True)
 class Mediation(Estimator):
     """Product-of-coefficients mediation through the simulated mediator M (SPEC 1a, Tables 6-7).
@@ -287,12 +271,12 @@ class Mediation(Estimator):
         if self.n_boot:
             # Z = [Market_lag, Market, Market^2, controls, M, quality], FE-demeaned once on
             # the full sample; per-firm cross-products; replicate r's normal equations are
-            # sum_g w_rg Z_g'Z_g (the fixed-design cluster bootstrap of tradeq.models.mediation).
+            # sum_g w_rg Z_g'Z_g (the fixed-design cluster bootstrap of tradeq.models.bootstrap).
             p = len(ctrl)
             Z = within_grid(jnp.stack([xl, x, x * x, *ctrl, m, y]), fa.keep)  # (k, T, F)
             k = Z.shape[0]
             S = jnp.einsum("ptf,qtf->fpq", Z, Z).reshape(Z.shape[2], -1)  # (F, k*k)
-            w = _bootstrap_counts(key, jnp.any(fa.keep, axis=0), self.n_boot)
+            w = kept_cluster_counts(key, jnp.any(fa.keep, axis=0), self.n_boot)
             Mb = (w @ S).reshape(self.n_boot, k, k)
             ctrl_cols = tuple(range(3, 3 + p))
             im, iy = 3 + p, 4 + p
@@ -302,7 +286,7 @@ class Mediation(Estimator):
             ab = jnp.where(jnp.isfinite(ab), ab, jnp.nan)  # singular replicates are left out
             alpha = (1.0 - self.level) / 2.0
             out["boot_sd"] = jnp.nanstd(ab, ddof=1)
-            # Linear interpolation, NumPy's default, as tradeq.models.mediation.percentile_ci.
+            # Linear interpolation, NumPy's default, as tradeq.models.bootstrap.percentile_ci.
             out["boot_ci"] = jnp.nanquantile(ab, jnp.asarray([alpha, 1.0 - alpha]))
         return out
 

@@ -1,7 +1,5 @@
 """The batched mediation estimator: its regressions are fit_fe's; its bootstrap resamples firms."""
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -9,7 +7,7 @@ from tradeq.dgp.firm_panel import FirmPanelParams, grid_to_frame, simulate_grid
 from tradeq.formula import feols
 from tradeq.models.mediation import sobel
 from tradeq.montecarlo.engine import collect_records, replication_key, run_replications, setting_dataset
-from tradeq.montecarlo.estimators import Mediation, _bootstrap_counts
+from tradeq.montecarlo.estimators import Mediation
 from tradeq.montecarlo.studies import Setting
 
 CTRL = "scale + age + roa + rdebt + fic"
@@ -47,13 +45,3 @@ def test_records_sobel_and_bootstrap(raw):
     boot = ds.sel(estimator="mediation/bootstrap", parameter="indirect")
     assert (boot.conf_low < boot.conf_high).all() and (boot.std_error > 0).all()
     assert np.isnan(ds.estimate.sel(estimator="mediation/bootstrap", parameter="a")).all()
-
-
-def test_bootstrap_counts_resample_kept_firms_only():
-    kept = jnp.asarray(np.r_[np.ones(7, bool), np.zeros(5, bool), np.ones(3, bool)])
-    w = np.asarray(jax.jit(_bootstrap_counts, static_argnums=2)(jax.random.key(0), kept, 500))
-    assert w.shape == (500, 15)
-    np.testing.assert_array_equal(w.sum(1), 10)
-    assert (w[:, 7:12] == 0).all()
-    # each kept firm is drawn with probability 1/G per draw: mean multiplicity 1
-    np.testing.assert_allclose(w[:, np.asarray(kept)].mean(0), 1.0, atol=0.15)
