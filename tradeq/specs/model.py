@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from tradeq.errors import ConfigError
 from tradeq.specs.fields import CIMethod, LagControls, Tail, Vcov, check, check_range
 
 
@@ -145,8 +146,12 @@ class MediationSpec(SplitSettings):
         super().__post_init__()
         check_range("model.lag", self.lag, 0, integer=True)
         check_range("model.n_boot", self.n_boot, 2, integer=True)
-        check(self.mediator != self.treatment, "model.mediator", self.mediator,
-              f"the mediator must differ from model.treatment={self.treatment}")
+        roles = {"treatment": self.treatment, "mediator": self.mediator, "outcome": self.outcome}
+        for i, (k1, v1) in enumerate(roles.items()):
+            for k2, v2 in list(roles.items())[i + 1:]:
+                if v1 == v2:
+                    raise ConfigError(f"model.{k2}={v2} is the same column as model.{k1}={v1}; "
+                                      f"the {k2} must be a different variable")
         if self.mediator_cluster:
             check(self.vcov == Vcov.cluster, "model.mediator_cluster", self.mediator_cluster,
                   f"needs model.vcov=cluster (got {self.vcov})")

@@ -19,13 +19,14 @@ import statsmodels.api as sm
 from omegaconf import OmegaConf
 
 from tradeq.analyses.mediation import MediationModel, estimate_mediation, mediation_columns, mediation_sample, run
-from tradeq.config import ModelConfig
 from tradeq.errors import ConfigError
 from tradeq.formula import feols
 from tradeq.models.grid_fe import fit_grid
 from tradeq.models.mediation import aroian, bootstrap_indirect, goodman, sobel
 from tradeq.panel import DataError, Panel
 from tradeq.runinfo import Timings
+from tradeq.specs import EstimateSpec, MediationSpec
+from tradeq.specs.fields import build
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -143,11 +144,10 @@ def test_proportion_is_undefined_when_the_total_covers_zero():
 
 
 def _mediation_cfg(seed=0, **model):
-    cfg = OmegaConf.structured(ModelConfig)
-    cfg.merge_with(OmegaConf.load(ROOT / "conf" / "model" / "mediation.yaml"))
-    cfg.merge_with(model)
-    return OmegaConf.create({"model": OmegaConf.to_container(cfg, resolve=True), "seed": seed,
-                             "inference": {"kind": "fe"}, "output": {"digits": 4}})
+    """The run's spec: conf/model/mediation.yaml with ``model`` on top."""
+    preset = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "model" / "mediation.yaml"))
+    preset.pop("defaults", None)
+    return EstimateSpec(seed=seed, model=build(MediationSpec, {**preset, **model}, "model"))
 
 
 def test_undefined_bca_interval_falls_back_to_percentile_and_the_report_survives():

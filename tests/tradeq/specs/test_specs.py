@@ -75,7 +75,7 @@ def test_ranges(override, message):
     (["inference=bayes", "inference.prior.autoscale=0"], "inference.prior.autoscale=0.0: must be > 0"),
     (["model=mediation", "model.n_boot=0"], "model.n_boot=0: must be ≥ 2"),
     (["model=mediation", "model.lag=-1"], "model.lag=-1: must be ≥ 0"),
-    (["model=mediation", "model.mediator=Market"], "model.mediator=Market: the mediator must differ from model.treatment=Market"),
+    (["model=mediation", "model.mediator=Market"], "model.mediator=Market is the same column as model.treatment=Market"),
     (["model=mediation", "model.mediator=null"], "model.kind=mediation needs model.mediator=<column>"),
     (["model=lags", "model.lags=[0]"], "model.lags=[0]: must list lag orders ≥ 1"),
     (["model=heterogeneity", "model.split_cuts=[2010,2008]"], "model.split_cuts=[2010.0,2008.0]: must be strictly increasing"),
