@@ -1,0 +1,1 @@
+"""From raw records to the estimation panel: readers, steps, manifest and cache."""
