@@ -122,21 +122,44 @@ def demand_design(ln_quantity, ln_price, sigma, product, destination, year, row_
     )
 
 
+def padded_size(n: int, minimum: int = 1024) -> int:
+    """The smallest size >= ``n`` on a grid of ratio 2^(1/4) (at most 19% above ``n``)."""
+    size = float(minimum)
+    while size < n:
+        size *= 2.0**0.25
+    return int(np.ceil(size))
+
+
 def demand_residuals(design: Design) -> tuple[np.ndarray, np.ndarray]:
     """(kept rows' positions in ``design`` (n_kept,), residuals e of (1) (n_kept,)).
 
-    Singletons dropped iteratively, then the within transform of the FE replica.
+    Singletons dropped iteratively, then the within transform of the FE replica. The rows
+    and cells are padded to sizes on a coarse grid (:func:`padded_size`) with padding rows
+    in cells of their own, which leaves every real row's residual unchanged: the replica's
+    compiled programs are specialised to shapes, and batches of records of any size then
+    reuse a few of them instead of compiling one each.
     """
     require_x64()
     keep = drop_singletons(design.fe)
     rows = np.flatnonzero(keep)
     if rows.size == 0:
         return rows, np.zeros(0)
-    plan = make_plan(design.fe[rows])
-    resid, _, converged = apply_plan(plan, design.y[rows][:, None])
+    cell = design.fe[rows, 0]
+    present = np.bincount(cell) > 0
+    cell = (np.cumsum(present) - 1)[cell]  # dense again: singleton cells are gone
+    G, n = int(present.sum()), rows.size
+    G_pad = padded_size(G + 1, 64)
+    n_pad = padded_size(n + G_pad - G)
+    codes = np.empty(n_pad, np.int32)
+    codes[:n] = cell
+    codes[n:] = G + np.arange(n_pad - n) % (G_pad - G)
+    y = np.zeros((n_pad, 1))
+    y[:n, 0] = design.y[rows]
+    plan = make_plan(codes[:, None], counts=[np.bincount(codes, minlength=G_pad)])
+    resid, _, converged = apply_plan(plan, y, overwrite=True)
     if not converged:  # one FE dimension is exact; kept for designs with more
         raise ValueError("the within transform did not converge")
-    return rows, np.asarray(resid)[:, 0]
+    return rows, np.asarray(resid)[:n, 0]
 
 
 def group_min_max(x: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:

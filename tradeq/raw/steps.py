@@ -1,0 +1,131 @@
+"""The relational steps of the raw pipeline, in DuckDB SQL, each counting what it drops.
+
+In order (every count is of the survivors of the steps before it):
+
+1. customs records read;
+2. dropped: a missing firm, year, product or destination;
+3. dropped: quantity missing, non-finite or <= 0;
+4. dropped: value missing, non-finite or <= 0;
+5. dropped: the firm-year is not in the register (unmatched firms);
+6. records collapsed to one line per firm x product x destination x year (trade modes,
+   months and duplicate lines are added up: the unit of the demand regression);
+7. lines without σ (:mod:`tradeq.raw.sigmas`) are kept for the peer measures but get no quality.
+
+DuckDB runs each step as a streaming scan or an out-of-core hash aggregate/join: with
+``memory_limit`` reached it spills to ``temp_directory`` instead of failing, so the record
+count is bounded by disk, not memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from tradeq.errors import DataError
+from tradeq.raw.sigmas import resolve_sigmas
+
+
+@dataclass
+class Attrition:
+    """Rows in and out of every step, in order (the manifest's attrition table)."""
+
+    rows: list = field(default_factory=list)
+
+    def add(self, step: str, unit: str, rows_in: int, rows_out: int, note: str = "") -> int:
+        self.rows.append({"step": step, "unit": unit, "rows_in": int(rows_in), "rows_out": int(rows_out),
+                          "dropped": int(rows_in) - int(rows_out), "note": note})
+        return int(rows_out)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["step", "unit", "rows_in", "rows_out", "dropped", "note"])
+
+
+def _one(con, sql: str):
+    return con.execute(sql).fetchall()[0]
+
+
+def register_dimension(con, attrition: Attrition) -> int:
+    """``fy_dim``: one row per register firm-year with its code ``fy``; duplicates are an error."""
+    n, distinct = _one(con, "SELECT count(*), count(DISTINCT (firm_id, year)) FROM register")
+    if n != distinct:
+        dup = _one(con, "SELECT firm_id, year FROM register GROUP BY ALL HAVING count(*) > 1 LIMIT 1")
+        raise DataError(f"register has {n - distinct} duplicate (firm_id, year) rows, e.g. firm_id={dup[0]}, year={dup[1]}")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE fy_dim AS
+        SELECT (row_number() OVER (ORDER BY firm_id, year) - 1)::BIGINT AS fy, *,
+               coalesce(CAST(industry AS VARCHAR), '<missing>') AS industry_key
+        FROM register
+    """)
+    return attrition.add("register firm-years", "firm-years", n, n)
+
+
+def clean_customs(con, attrition: Attrition, product_digits: int) -> int:
+    """Steps 1-6: the ``lines`` table (firm-year code, product, destination, value, quantity)."""
+    keys = "firm_id IS NOT NULL AND year IS NOT NULL AND hs8 IS NOT NULL AND destination IS NOT NULL"
+    qty = "quantity IS NOT NULL AND isfinite(quantity) AND quantity > 0"
+    val = "value IS NOT NULL AND isfinite(value) AND value > 0"
+    n, k, q, v = _one(con, f"""
+        SELECT count(*), count(*) FILTER ({keys}), count(*) FILTER ({keys} AND {qty}),
+               count(*) FILTER ({keys} AND {qty} AND {val})
+        FROM (SELECT firm_id, year, hs8, destination,
+                     CAST(value AS DOUBLE) AS value, CAST(quantity AS DOUBLE) AS quantity FROM customs)
+    """)
+    attrition.add("customs records read", "records", n, n)
+    attrition.add("missing firm, year, product or destination", "records", n, k)
+    attrition.add("missing, zero or negative quantity", "records", k, q)
+    attrition.add("missing, zero or negative value", "records", q, v)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW records_ok AS
+        SELECT firm_id, CAST(year AS BIGINT) AS year,
+               left(regexp_replace(CAST(hs8 AS VARCHAR), '[^0-9]', '', 'g'), {int(product_digits)}) AS product,
+               CAST(destination AS VARCHAR) AS destination,
+               CAST(value AS DOUBLE) AS value, CAST(quantity AS DOUBLE) AS quantity
+        FROM (SELECT firm_id, year, hs8, destination, CAST(value AS DOUBLE) AS value,
+                     CAST(quantity AS DOUBLE) AS quantity FROM customs)
+        WHERE {keys} AND {qty} AND {val}
+    """)
+    matched = _one(con, "SELECT count(*) FROM records_ok r SEMI JOIN fy_dim f ON r.firm_id = f.firm_id AND r.year = f.year")[0]
+    firms_out = _one(con, "SELECT count(DISTINCT firm_id) FROM records_ok r ANTI JOIN fy_dim f USING (firm_id)")[0]
+    attrition.add("firm-year not in the register (unmatched firms)", "records", v, matched,
+                  f"{firms_out} exporter(s) absent from the register altogether")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE lines AS
+        SELECT (row_number() OVER () - 1)::BIGINT AS line_id, *
+        FROM (SELECT f.fy, r.year, r.product, r.destination, sum(r.value) AS value, sum(r.quantity) AS quantity,
+                     count(*) AS n_records
+              FROM records_ok r JOIN fy_dim f ON r.firm_id = f.firm_id AND r.year = f.year
+              GROUP BY f.fy, r.year, r.product, r.destination)
+    """)
+    n_lines = _one(con, "SELECT count(*) FROM lines")[0]
+    return attrition.add("collapsed to firm x product x destination x year", "lines", matched, n_lines,
+                         f"{matched} records -> {n_lines} lines")
+
+
+def attach_sigmas(con, attrition: Attrition, sigma, fallback: str, default) -> dict:
+    """Step 7: ``lines.sigma``, its source, and the integer codes the array core needs
+    (product, destination) with the HS chapter, in one rewrite of the table."""
+    pairs = con.execute("SELECT DISTINCT left(product, 3) AS hs3, destination FROM lines").df()
+    resolved = resolve_sigmas(pairs, sigma=sigma, fallback=fallback, default=default)
+    con.register("sigma_pairs", resolved)
+    for dim, col in (("product_dim", "product"), ("dest_dim", "destination")):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {dim} AS
+            SELECT {col}, (row_number() OVER (ORDER BY {col}) - 1)::INTEGER AS {dim[:-4]}_code
+            FROM (SELECT DISTINCT {col} FROM lines)
+        """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE lines AS
+        SELECT l.*, s.sigma, s.sigma_source, p.product_code, d.dest_code, left(l.product, 2) AS chapter
+        FROM lines l
+        JOIN product_dim p USING (product) JOIN dest_dim d USING (destination)
+        LEFT JOIN sigma_pairs s ON left(l.product, 3) = s.hs3 AND l.destination = s.destination
+        ORDER BY chapter, line_id  -- a chapter's lines in few row groups: each batch's scan skips the rest
+    """)
+    con.unregister("sigma_pairs")
+    by_source = dict(con.execute("SELECT sigma_source, count(*) FROM lines GROUP BY ALL").fetchall())
+    n = sum(by_source.values())
+    without = by_source.get("missing", 0)
+    note = ", ".join(f"{k}: {v}" for k, v in sorted(by_source.items()))
+    attrition.add("products without sigma (no quality; kept for the peer measures)", "lines", n, n - without, note)
+    return by_source
