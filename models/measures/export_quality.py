@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..design import Design
+from .codes import dense_codes, is_unique, positions_of, runs
 from ..precision import require_x64
 from ..singletons import drop_singletons
 from ..within import apply_plan, make_plan
@@ -63,20 +64,6 @@ class RecordQuality:
     n_degenerate: int
 
 
-def dense_codes(*keys: np.ndarray) -> tuple[np.ndarray, int]:
-    """One (n,) int32 code 0..G-1 for each distinct combination of the integer ``keys``."""
-    if not keys:
-        raise ValueError("dense_codes needs at least one key")
-    combined = np.zeros(np.asarray(keys[0]).shape[0], dtype=np.int64)
-    for key in keys:
-        uniq, inv = np.unique(np.asarray(key), return_inverse=True)
-        if uniq.size and combined.size and int(combined.max()) >= (np.iinfo(np.int64).max // max(uniq.size, 1)):
-            raise ValueError("too many key combinations for 64-bit codes")
-        combined = combined * uniq.size + inv
-    uniq, codes = np.unique(combined, return_inverse=True)
-    return codes.astype(np.int32), int(uniq.size)
-
-
 def check_sigma(sigma: np.ndarray) -> None:
     """σ must exceed 1: (2) divides by σ - 1 and CES demand needs σ > 1."""
     sigma = np.asarray(sigma, dtype=np.float64)
@@ -100,7 +87,7 @@ def demand_design(ln_quantity, ln_price, sigma, product, destination, year, row_
         raise ValueError(f"ln_quantity, ln_price and sigma must be (n,); got {ln_q.shape}, {ln_p.shape}, {sig.shape}")
     check_sigma(sig)
     rid = np.arange(n, dtype=np.int64) if row_id is None else np.asarray(row_id, dtype=np.int64)
-    if rid.shape != (n,) or np.unique(rid).size != n:
+    if rid.shape != (n,) or not is_unique(rid):
         raise ValueError("row_id must be (n,) and unique: it is how qualities find their records")
     with np.errstate(invalid="ignore"):
         y = ln_q + sig * ln_p
@@ -164,11 +151,11 @@ def demand_residuals(design: Design) -> tuple[np.ndarray, np.ndarray]:
 
 def group_min_max(x: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """(G,) minimum and maximum of ``x`` (n,) within each code 0..G-1 (NaN for empty codes)."""
-    order = np.argsort(codes, kind="stable")  # radix sort for integer codes
-    sorted_codes = codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if x.size else np.zeros(0, int)
     lo, hi = np.full(n_groups, np.nan), np.full(n_groups, np.nan)
     if x.size:
+        order = np.argsort(codes)
+        sorted_codes = codes[order]
+        starts, _ = runs(sorted_codes)
         xs = x[order]
         present = sorted_codes[starts]
         lo[present] = np.minimum.reduceat(xs, starts)
@@ -232,16 +219,6 @@ def ksw_quality(
     fy = np.asarray(firm_year)
     n_fy = int(fy.max()) + 1 if fy.size else 0
     rid = np.arange(fy.shape[0], dtype=np.int64) if row_id is None else np.asarray(row_id, dtype=np.int64)
-    pos = _positions(rid, rec.row_id)
+    pos = positions_of(rid, rec.row_id)
     weighted, total = firm_year_sums(rec.r, np.asarray(value, np.float64)[pos], fy[pos], n_fy)
     return rec, combine_firm_year(weighted, total), total
-
-
-def _positions(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Positions in ``all_ids`` of each of ``ids`` (every one present; ``all_ids`` unique)."""
-    order = np.argsort(all_ids, kind="stable")
-    at = np.searchsorted(all_ids, ids, sorter=order)
-    pos = order[np.clip(at, 0, max(order.size - 1, 0))]
-    if ids.size and not np.array_equal(all_ids[pos], ids):
-        raise ValueError("row ids of the qualities are not among the records' row ids")
-    return pos

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .codes import dense_codes, distinct_sorted, runs
+
 
 @dataclass(frozen=True)
 class PeerMeasures:
@@ -99,16 +101,17 @@ def leave_one_out_diversity(group, pair_row, pair_key, n_groups: int | None = No
     if pair_row.size and pair_row.max() >= n:
         raise ValueError(f"pair_row indexes {n} firm-year rows; got {int(pair_row.max())}")
     G = int(group.max()) + 1 if n_groups is None and group.size else (n_groups or 0)
-    keys, key_code = np.unique(pair_key, return_inverse=True)
-    K = max(int(keys.size), 1)
+    key_code, K = dense_codes(pair_key)
+    K = max(K, 1)
     # distinct (group, key) cells; one firm per row and one row per firm in a group, so the
     # distinct (row, key) pairs inside a cell are its distinct exporters
-    row_key = np.unique(pair_row.astype(np.int64) * K + key_code)
+    row_key = distinct_sorted(pair_row.astype(np.int64) * K + key_code)
     rows, key_code = row_key // K, row_key % K
     cell = group[rows].astype(np.int64) * K + key_code
-    cells, first, exporters = np.unique(cell, return_index=True, return_counts=True)
-    D_g = np.bincount(cells // K, minlength=G)
-    sole = rows[first[exporters == 1]]
+    order = np.argsort(cell)
+    starts, exporters = runs(cell[order])
+    D_g = np.bincount(cell[order][starts] // K, minlength=G)
+    sole = rows[order[starts[exporters == 1]]]
     own_only = np.bincount(sole, minlength=n)
     alone = np.bincount(group, minlength=G)[group] < 2
     diversity = np.where(alone, np.nan, (D_g[group] - own_only).astype(np.float64))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tradeq.errors import DataError
+from tradeq.models.measures.codes import dense_codes, distinct_sorted, positions_of
 from tradeq.models.measures.peers import exporter_share, network_exposure, peer_measures
 from tradeq.raw.quality_step import partition_batches
 
@@ -25,8 +26,8 @@ from tradeq.raw.quality_step import partition_batches
 def _exporter_firm_years(con) -> tuple[list[str], list[int]]:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE exp_fy AS
-        SELECT l.fy, f.industry_key, f.year, sum(l.value) AS export_value
-        FROM lines l JOIN fy_dim f USING (fy) GROUP BY ALL
+        SELECT fy, industry_key, year, sum(value) AS export_value, count(*) AS n_pairs
+        FROM lines GROUP BY ALL
     """)
     industries = [r[0] for r in con.execute("SELECT DISTINCT industry_key FROM fy_dim ORDER BY 1").fetchall()]
     years = [r[0] for r in con.execute("SELECT DISTINCT year FROM fy_dim ORDER BY 1").fetchall()]
@@ -39,9 +40,9 @@ def _batch(con, industries: list[str], n_dest: int):
         SELECT fy, industry_key, year, export_value FROM exp_fy WHERE industry_key IN ({listed}) ORDER BY fy
     """).df()
     pairs = con.execute(f"""
-        SELECT DISTINCT l.fy, l.product_code::BIGINT * {n_dest} + l.dest_code AS pair_key
-        FROM lines l JOIN exp_fy e USING (fy) WHERE e.industry_key IN ({listed})
-    """).fetchnumpy()
+        SELECT fy, product_code::BIGINT * {n_dest} + dest_code AS pair_key
+        FROM lines WHERE industry_key IN ({listed})
+    """).fetchnumpy()  # lines are distinct firm-year x product x destination already
     return rows, np.asarray(pairs["fy"]), np.asarray(pairs["pair_key"])
 
 
@@ -62,17 +63,15 @@ def peer_step(con, n_fy: int, max_rows: int, linkage=None) -> tuple[pd.DataFrame
     ind_code = {k: j for j, k in enumerate(industries)}
     year_code = {y: t for t, y in enumerate(years)}
     n_dest = con.execute("SELECT count(*) FROM dest_dim").fetchall()[0][0]
-    counts = con.execute("""
-        SELECT e.industry_key, count(*) FROM (SELECT DISTINCT fy, product_code, dest_code FROM lines) p
-        JOIN exp_fy e USING (fy) GROUP BY 1 ORDER BY 1
-    """).fetchall()
+    counts = con.execute("SELECT industry_key, sum(n_pairs) FROM exp_fy GROUP BY 1 ORDER BY 1").fetchall()
     S, D = np.zeros(J * T), np.zeros(J * T)
     parts, single_groups = [], 0
     for batch in partition_batches(counts, max_rows):
         rows, pair_fy, pair_key = _batch(con, batch, n_dest)
         group = rows["industry_key"].map(ind_code).to_numpy() * T + rows["year"].map(year_code).to_numpy()
-        local, g_inv = np.unique(group, return_inverse=True)
-        pm = peer_measures(g_inv, rows["export_value"].to_numpy(), np.searchsorted(rows["fy"].to_numpy(), pair_fy),
+        g_inv, _ = dense_codes(group)
+        local = distinct_sorted(group)
+        pm = peer_measures(g_inv, rows["export_value"].to_numpy(), positions_of(rows["fy"].to_numpy(), pair_fy),
                            pair_key)
         S[local], D[local] = pm.group_total, pm.group_pairs
         single_groups += pm.n_single_firm_groups

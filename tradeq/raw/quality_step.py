@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tradeq.models.measures.codes import positions_of
 from tradeq.models.measures.export_quality import demand_design, firm_year_sums, record_quality
 from tradeq.raw.steps import Attrition
 
@@ -41,7 +42,7 @@ def _batch_arrays(con, chapters: list[str]) -> dict:
     listed = ", ".join(f"'{c}'" for c in chapters)
     return con.execute(f"""
         SELECT line_id, fy, product_code, dest_code, year, value, quantity, sigma
-        FROM lines WHERE sigma IS NOT NULL AND chapter IN ({listed}) ORDER BY line_id
+        FROM lines WHERE sigma IS NOT NULL AND chapter IN ({listed})
     """).fetchnumpy()
 
 
@@ -60,7 +61,7 @@ def estimate_quality(con, attrition: Attrition, n_fy: int, max_rows: int) -> dic
         design = demand_design(np.log(a["quantity"]), np.log(a["value"] / a["quantity"]), a["sigma"],
                                a["product_code"], a["dest_code"], a["year"], row_id=a["line_id"])
         rec = record_quality(design)
-        pos = np.searchsorted(a["line_id"], rec.row_id)  # fetched in line_id order: identity, not position
+        pos = positions_of(a["line_id"], rec.row_id)  # by identity, not position
         w, v = firm_year_sums(rec.r, a["value"][pos], a["fy"][pos], n_fy)
         weighted += w
         value += v

@@ -85,19 +85,18 @@ def clean_customs(con, attrition: Attrition, product_digits: int) -> int:
                      CAST(quantity AS DOUBLE) AS quantity FROM customs)
         WHERE {keys} AND {qty} AND {val}
     """)
-    matched = _one(con, "SELECT count(*) FROM records_ok r SEMI JOIN fy_dim f ON r.firm_id = f.firm_id AND r.year = f.year")[0]
-    firms_out = _one(con, "SELECT count(DISTINCT firm_id) FROM records_ok r ANTI JOIN fy_dim f USING (firm_id)")[0]
-    attrition.add("firm-year not in the register (unmatched firms)", "records", v, matched,
-                  f"{firms_out} exporter(s) absent from the register altogether")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE lines AS
         SELECT (row_number() OVER () - 1)::BIGINT AS line_id, *
-        FROM (SELECT f.fy, r.year, r.product, r.destination, sum(r.value) AS value, sum(r.quantity) AS quantity,
-                     count(*) AS n_records
+        FROM (SELECT f.fy, f.industry_key, r.year, r.product, r.destination,
+                     sum(r.value) AS value, sum(r.quantity) AS quantity, count(*) AS n_records
               FROM records_ok r JOIN fy_dim f ON r.firm_id = f.firm_id AND r.year = f.year
-              GROUP BY f.fy, r.year, r.product, r.destination)
+              GROUP BY f.fy, f.industry_key, r.year, r.product, r.destination)
     """)
-    n_lines = _one(con, "SELECT count(*) FROM lines")[0]
+    matched, n_lines = _one(con, "SELECT coalesce(sum(n_records), 0), count(*) FROM lines")
+    firms_out = _one(con, "SELECT count(DISTINCT firm_id) FROM records_ok r ANTI JOIN fy_dim f USING (firm_id)")[0]
+    attrition.add("firm-year not in the register (unmatched firms)", "records", v, matched,
+                  f"{firms_out} exporter(s) absent from the register altogether")
     return attrition.add("collapsed to firm x product x destination x year", "lines", matched, n_lines,
                          f"{matched} records -> {n_lines} lines")
 
@@ -120,7 +119,6 @@ def attach_sigmas(con, attrition: Attrition, sigma, fallback: str, default) -> d
         FROM lines l
         JOIN product_dim p USING (product) JOIN dest_dim d USING (destination)
         LEFT JOIN sigma_pairs s ON left(l.product, 3) = s.hs3 AND l.destination = s.destination
-        ORDER BY chapter, line_id  -- a chapter's lines in few row groups: each batch's scan skips the rest
     """)
     con.unregister("sigma_pairs")
     by_source = dict(con.execute("SELECT sigma_source, count(*) FROM lines GROUP BY ALL").fetchall())
