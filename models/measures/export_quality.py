@@ -37,10 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..design import Design
-from .codes import dense_codes, is_unique, positions_of, runs
 from ..precision import require_x64
 from ..singletons import drop_singletons
 from ..within import apply_plan, make_plan
+from .codes import dense_codes, is_unique, positions_of, runs
 
 
 @dataclass(frozen=True)

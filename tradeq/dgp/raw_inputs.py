@@ -30,11 +30,11 @@ class RawInputs:
 
 
 def simulate_raw_inputs(n_records: int = 200_000, *, seed: int = 0, firms_per_record: float = 1 / 50,
-                        customs: CustomsParams = CustomsParams()) -> RawInputs:
+                        customs: CustomsParams | None = None) -> RawInputs:
     """Customs records (about ``n_records``), the register of ``n_records * firms_per_record``
     firms, and the price indices, all from ``seed``."""
     register, firms = simulate_register(max(2_000, int(n_records * firms_per_record)), seed=seed)
-    records, truth = simulate_customs(firms.frame, n_records, seed=seed, params=customs)
+    records, truth = simulate_customs(firms.frame, n_records, seed=seed, params=customs or CustomsParams())
     prices, price_truth = simulate_price_indices(years=sorted(register["year"].unique()), seed=seed)
     return RawInputs(records.drop(columns="line"), register, prices, truth, price_truth)
 
