@@ -32,7 +32,7 @@ parts' ``weighted_r`` and ``value`` sums per firm-year (:func:`combine_firm_year
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,7 +40,7 @@ from ..design import Design
 from ..precision import require_x64
 from ..singletons import drop_singletons
 from ..within import apply_plan, make_plan
-from .codes import dense_codes, is_unique, positions_of, runs
+from .codes import dense_codes, is_unique, runs
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,9 @@ class RecordQuality:
     (NaN for products whose records all have one quality), ``product`` the dense product
     code, ``sigma``. Counts: ``n_missing`` rows without finite ln q, ln p or σ;
     ``n_singletons`` rows alone in their product-destination-year cell;
-    ``n_degenerate`` rows of products with max = min.
+    ``n_degenerate`` rows of products with max = min. ``carried``: the per-row arrays
+    given to :func:`demand_design` as ``carry``, for the same rows (they travel with the rows,
+    so nothing has to be matched back).
     """
 
     row_id: np.ndarray
@@ -62,6 +64,7 @@ class RecordQuality:
     n_missing: int
     n_singletons: int
     n_degenerate: int
+    carried: dict = field(default_factory=dict)
 
 
 def check_sigma(sigma: np.ndarray) -> None:
@@ -76,11 +79,12 @@ def check_sigma(sigma: np.ndarray) -> None:
         )
 
 
-def demand_design(ln_quantity, ln_price, sigma, product, destination, year, row_id=None) -> Design:
+def demand_design(ln_quantity, ln_price, sigma, product, destination, year, row_id=None, carry=None) -> Design:
     """The Design of (1): ``y = ln q + σ ln p``, no regressors, one FE dimension
     product × destination × year. Rows with a non-finite ``y`` are dropped and counted in
     ``n_missing``; ``row_id`` (default 0..n-1) identifies the rest. All inputs (n,);
-    ``product``, ``destination``, ``year`` integer codes."""
+    ``product``, ``destination``, ``year`` integer codes; ``carry`` a dict of other (n,)
+    arrays (value, firm-year) kept for the same rows."""
     ln_q, ln_p, sig = (np.asarray(a, dtype=np.float64) for a in (ln_quantity, ln_price, sigma))
     n = ln_q.shape[0]
     if not (ln_p.shape == sig.shape == (n,)):
@@ -105,7 +109,8 @@ def demand_design(ln_quantity, ln_price, sigma, product, destination, year, row_
         row_id=rid[keep],
         y_name="ln_q_plus_sigma_ln_p",
         n_missing=int(n - keep.sum()),
-        extras={"sigma": sig[keep], "product": prod},
+        extras={"sigma": sig[keep], "product": prod,
+                "carry": {k: np.asarray(v)[keep] for k, v in (carry or {}).items()}},
     )
 
 
@@ -188,6 +193,7 @@ def record_quality(design: Design) -> RecordQuality:
         n_missing=design.n_missing,
         n_singletons=int(design.n - rows.size),
         n_degenerate=int(np.isnan(r).sum()),
+        carried={k: v[rows] for k, v in design.extras.get("carry", {}).items()},
     )
 
 
@@ -214,11 +220,10 @@ def ksw_quality(
     Returns (record qualities keyed by row id, firm-year TQ (G,) — NaN where no record of
     the firm-year has a quality — and the firm-year value that weighs it (G,)).
     """
-    design = demand_design(ln_quantity, ln_price, sigma, product, destination, year, row_id=row_id)
-    rec = record_quality(design)
     fy = np.asarray(firm_year)
+    design = demand_design(ln_quantity, ln_price, sigma, product, destination, year, row_id=row_id,
+                           carry={"value": np.asarray(value, np.float64), "firm_year": fy})
+    rec = record_quality(design)
     n_fy = int(fy.max()) + 1 if fy.size else 0
-    rid = np.arange(fy.shape[0], dtype=np.int64) if row_id is None else np.asarray(row_id, dtype=np.int64)
-    pos = positions_of(rid, rec.row_id)
-    weighted, total = firm_year_sums(rec.r, np.asarray(value, np.float64)[pos], fy[pos], n_fy)
+    weighted, total = firm_year_sums(rec.r, rec.carried["value"], rec.carried["firm_year"], n_fy)
     return rec, combine_firm_year(weighted, total), total

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,15 +126,33 @@ def _assemble(con, quality: dict, peers: pd.DataFrame, market: pd.DataFrame, s: 
 
 
 def _build(con, s: PanelSettings, linkage, attrition: steps.Attrition) -> tuple[pd.DataFrame, dict]:
+    clock = _Clock()
     steps.register_dimension(con, attrition)
-    steps.clean_customs(con, attrition, s.product_digits)
-    sources = steps.attach_sigmas(con, attrition, s.sigma, s.sigma_fallback, s.sigma_default)
+    sources = steps.build_lines(con, attrition, s.product_digits, s.sigma, s.sigma_fallback, s.sigma_default)
+    clock("clean, match, collapse, sigma")
     n_fy = con.execute("SELECT count(*) FROM fy_dim").fetchall()[0][0]
     quality = estimate_quality(con, attrition, n_fy, s.max_partition_rows)
+    clock("quality")
     peers, peer_stats = peer_step(con, n_fy, s.max_partition_rows, linkage)
+    clock("peers")
     market = _province_market(con, s.market_ddof)
     panel = _assemble(con, quality, peers, market, s, attrition)
-    return panel, {"sigma_sources": sources, "quality_batches": quality["batches"], **peer_stats}
+    clock("market, controls, assembly")
+    return panel, {"sigma_sources": sources, "quality_batches": quality["batches"], **peer_stats,
+                   "timings_s": clock.laps}
+
+
+class _Clock:
+    """Wall and CPU seconds (all threads of the process) of each stage: the manifest's
+    ``outputs.timings_s`` as ``{stage: [wall, cpu]}``."""
+
+    def __init__(self):
+        self.laps, self._t = {}, (time.perf_counter(), time.process_time())
+
+    def __call__(self, name: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.laps[name] = [round(now[0] - self._t[0], 3), round(now[1] - self._t[1], 3)]
+        self._t = now
 
 
 def _linkage_hash(linkage) -> dict:

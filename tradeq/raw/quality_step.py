@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradeq.models.measures.codes import positions_of
 from tradeq.models.measures.export_quality import demand_design, firm_year_sums, record_quality
 from tradeq.raw.steps import Attrition
 
@@ -59,13 +58,14 @@ def estimate_quality(con, attrition: Attrition, n_fy: int, max_rows: int) -> dic
         a = {k: np.asarray(v) for k, v in _batch_arrays(con, chapters).items()}
         n_in += a["line_id"].size
         design = demand_design(np.log(a["quantity"]), np.log(a["value"] / a["quantity"]), a["sigma"],
-                               a["product_code"], a["dest_code"], a["year"], row_id=a["line_id"])
+                               a["product_code"], a["dest_code"], a["year"], row_id=a["line_id"],
+                               carry={"value": a["value"], "fy": a["fy"]})  # travel with their rows
         rec = record_quality(design)
-        pos = positions_of(a["line_id"], rec.row_id)  # by identity, not position
-        w, v = firm_year_sums(rec.r, a["value"][pos], a["fy"][pos], n_fy)
+        fy = rec.carried["fy"]
+        w, v = firm_year_sums(rec.r, rec.carried["value"], fy, n_fy)
         weighted += w
         value += v
-        n_lines += np.bincount(a["fy"][pos][np.isfinite(rec.r)], minlength=n_fy)
+        n_lines += np.bincount(fy[np.isfinite(rec.r)], minlength=n_fy)
         n_single += rec.n_singletons
         n_degenerate += rec.n_degenerate
     after_single = attrition.add("alone in their product x destination x year cell (singletons)", "lines",

@@ -60,16 +60,17 @@ def register_dimension(con, attrition: Attrition) -> int:
     return attrition.add("register firm-years", "firm-years", n, n)
 
 
-def clean_customs(con, attrition: Attrition, product_digits: int) -> int:
-    """Steps 1-6: the ``lines`` table (firm-year code, product, destination, value, quantity)."""
+def _records_ok(con, attrition: Attrition, product_digits: int) -> int:
+    """Steps 1-4: the ``records_ok`` view of records with keys, positive quantity and value."""
     keys = "firm_id IS NOT NULL AND year IS NOT NULL AND hs8 IS NOT NULL AND destination IS NOT NULL"
     qty = "quantity IS NOT NULL AND isfinite(quantity) AND quantity > 0"
     val = "value IS NOT NULL AND isfinite(value) AND value > 0"
+    typed = ("SELECT firm_id, year, hs8, destination, CAST(value AS DOUBLE) AS value, "
+             "CAST(quantity AS DOUBLE) AS quantity FROM customs")
     n, k, q, v = _one(con, f"""
         SELECT count(*), count(*) FILTER ({keys}), count(*) FILTER ({keys} AND {qty}),
                count(*) FILTER ({keys} AND {qty} AND {val})
-        FROM (SELECT firm_id, year, hs8, destination,
-                     CAST(value AS DOUBLE) AS value, CAST(quantity AS DOUBLE) AS quantity FROM customs)
+        FROM ({typed})
     """)
     attrition.add("customs records read", "records", n, n)
     attrition.add("missing firm, year, product or destination", "records", n, k)
@@ -79,51 +80,67 @@ def clean_customs(con, attrition: Attrition, product_digits: int) -> int:
         CREATE OR REPLACE TEMP VIEW records_ok AS
         SELECT firm_id, CAST(year AS BIGINT) AS year,
                left(regexp_replace(CAST(hs8 AS VARCHAR), '[^0-9]', '', 'g'), {int(product_digits)}) AS product,
-               CAST(destination AS VARCHAR) AS destination,
-               CAST(value AS DOUBLE) AS value, CAST(quantity AS DOUBLE) AS quantity
-        FROM (SELECT firm_id, year, hs8, destination, CAST(value AS DOUBLE) AS value,
-                     CAST(quantity AS DOUBLE) AS quantity FROM customs)
-        WHERE {keys} AND {qty} AND {val}
+               CAST(destination AS VARCHAR) AS destination, value, quantity
+        FROM ({typed}) WHERE {keys} AND {qty} AND {val}
+    """)
+    return v
+
+
+def _dimensions(con, sigma, fallback: str, default) -> None:
+    """Small tables: products (code, HS chapter, HS3), destinations (code), and σ for every
+    (HS3, destination) of them (:func:`tradeq.raw.sigmas.resolve_sigmas`)."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE product_dim AS
+        SELECT product, (row_number() OVER (ORDER BY product) - 1)::BIGINT AS product_code,
+               left(product, 2) AS chapter, left(product, 3) AS hs3
+        FROM (SELECT DISTINCT product FROM records_ok)
     """)
     con.execute("""
+        CREATE OR REPLACE TEMP TABLE dest_dim AS
+        SELECT destination, (row_number() OVER (ORDER BY destination) - 1)::BIGINT AS dest_code
+        FROM (SELECT DISTINCT destination FROM records_ok)
+    """)
+    pairs = con.execute("""
+        SELECT h.hs3, d.destination, d.dest_code FROM (SELECT DISTINCT hs3 FROM product_dim) h CROSS JOIN dest_dim d
+    """).df()
+    resolved = resolve_sigmas(pairs, sigma=sigma, fallback=fallback, default=default)
+    con.register("sigma_pairs", resolved.assign(dest_code=pairs["dest_code"].to_numpy()))
+    con.execute("CREATE OR REPLACE TEMP TABLE sigma_dim AS SELECT hs3, dest_code, sigma, sigma_source FROM sigma_pairs")
+    con.unregister("sigma_pairs")
+
+
+def build_lines(con, attrition: Attrition, product_digits: int, sigma="bgw", fallback="hs3_median",
+                default=None) -> dict:
+    """Steps 1-7: the ``lines`` table, one row per firm-year x product x destination with
+    ``line_id`` (a key built from the three codes: the line's identity), ``fy``,
+    ``industry_key``, ``year``, ``product_code``, ``dest_code``, ``chapter``, ``value``,
+    ``quantity``, ``n_records``, ``sigma``, ``sigma_source``. Returns the lines by σ source."""
+    v = _records_ok(con, attrition, product_digits)
+    _dimensions(con, sigma, fallback, default)
+    n_prod, n_dest = (_one(con, f"SELECT count(*) FROM {t}")[0] for t in ("product_dim", "dest_dim"))
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE lines AS
-        SELECT (row_number() OVER () - 1)::BIGINT AS line_id, *
-        FROM (SELECT f.fy, f.industry_key, r.year, r.product, r.destination,
+        SELECT ((g.fy * {n_prod} + g.product_code) * {n_dest} + g.dest_code)::BIGINT AS line_id, g.*,
+               p.chapter, s.sigma, coalesce(s.sigma_source, 'missing') AS sigma_source
+        FROM (SELECT f.fy, f.industry_key, r.year, pd.product_code, dd.dest_code,
                      sum(r.value) AS value, sum(r.quantity) AS quantity, count(*) AS n_records
-              FROM records_ok r JOIN fy_dim f ON r.firm_id = f.firm_id AND r.year = f.year
-              GROUP BY f.fy, f.industry_key, r.year, r.product, r.destination)
+              FROM records_ok r
+              JOIN fy_dim f ON r.firm_id = f.firm_id AND r.year = f.year
+              JOIN product_dim pd ON r.product = pd.product
+              JOIN dest_dim dd ON r.destination = dd.destination
+              GROUP BY ALL) g
+        JOIN product_dim p USING (product_code)
+        LEFT JOIN sigma_dim s ON s.hs3 = p.hs3 AND s.dest_code = g.dest_code
     """)
     matched, n_lines = _one(con, "SELECT coalesce(sum(n_records), 0), count(*) FROM lines")
     firms_out = _one(con, "SELECT count(DISTINCT firm_id) FROM records_ok r ANTI JOIN fy_dim f USING (firm_id)")[0]
     attrition.add("firm-year not in the register (unmatched firms)", "records", v, matched,
                   f"{firms_out} exporter(s) absent from the register altogether")
-    return attrition.add("collapsed to firm x product x destination x year", "lines", matched, n_lines,
-                         f"{matched} records -> {n_lines} lines")
-
-
-def attach_sigmas(con, attrition: Attrition, sigma, fallback: str, default) -> dict:
-    """Step 7: ``lines.sigma``, its source, and the integer codes the array core needs
-    (product, destination) with the HS chapter, in one rewrite of the table."""
-    pairs = con.execute("SELECT DISTINCT left(product, 3) AS hs3, destination FROM lines").df()
-    resolved = resolve_sigmas(pairs, sigma=sigma, fallback=fallback, default=default)
-    con.register("sigma_pairs", resolved)
-    for dim, col in (("product_dim", "product"), ("dest_dim", "destination")):
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {dim} AS
-            SELECT {col}, (row_number() OVER (ORDER BY {col}) - 1)::INTEGER AS {dim[:-4]}_code
-            FROM (SELECT DISTINCT {col} FROM lines)
-        """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE lines AS
-        SELECT l.*, s.sigma, s.sigma_source, p.product_code, d.dest_code, left(l.product, 2) AS chapter
-        FROM lines l
-        JOIN product_dim p USING (product) JOIN dest_dim d USING (destination)
-        LEFT JOIN sigma_pairs s ON left(l.product, 3) = s.hs3 AND l.destination = s.destination
-    """)
-    con.unregister("sigma_pairs")
+    attrition.add("collapsed to firm x product x destination x year", "lines", matched, n_lines,
+                  f"{matched} records -> {n_lines} lines")
     by_source = dict(con.execute("SELECT sigma_source, count(*) FROM lines GROUP BY ALL").fetchall())
-    n = sum(by_source.values())
     without = by_source.get("missing", 0)
     note = ", ".join(f"{k}: {v}" for k, v in sorted(by_source.items()))
-    attrition.add("products without sigma (no quality; kept for the peer measures)", "lines", n, n - without, note)
+    attrition.add("products without sigma (no quality; kept for the peer measures)", "lines", n_lines,
+                  n_lines - without, note)
     return by_source
