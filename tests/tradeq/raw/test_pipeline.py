@@ -157,3 +157,17 @@ def test_missing_column_and_duplicate_register_rows_are_data_errors(world, tmp_p
         build_panel(customs, pd.concat([register, register.head(1)]), prices)
     with pytest.raises(DataError, match="does not exist"):
         build_panel(tmp_path / "nope.csv", register, prices)
+
+
+def test_hs6_products_collapse_hs8_lines(world, built):
+    # every simulated HS6 heading holds one HS8 product: give each record one of two HS8
+    # codes under its heading; at 6 digits they collapse back into the original lines
+    register, customs, prices, _ = world
+    panel, manifest = built
+    rng = np.random.default_rng(1)
+    split = customs.assign(hs8=customs.hs8.str[:6] + rng.choice(["01", "02"], len(customs)))
+    panel6, m6 = build_panel(split, register, prices, settings=PanelSettings(product_digits=6))
+    _, m8 = build_panel(split, register, prices)
+    assert _step(m8, "collapsed")["rows_out"] > _step(m6, "collapsed")["rows_out"]
+    assert _step(m6, "collapsed")["rows_out"] == _step(manifest, "collapsed")["rows_out"]
+    pd.testing.assert_frame_equal(panel6, panel, rtol=1e-10)
