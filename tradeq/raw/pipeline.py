@@ -17,7 +17,8 @@ Output: one row per register firm-year with export lines that have a quality —
 see :mod:`tradeq.models.measures.sa_index` on units), and the peer measures (SPEC 1b;
 :mod:`tradeq.raw.peers_step`): ``peer_scale`` (leave-one-out mean), ``peer_sum``,
 ``peer_diversity``, ``n_exporters``, ``exporter_share``, their logs ``ln_peer_scale``,
-``ln_peer_diversity``, and with a linkage ``network_scale``, ``network_diversity``.
+``ln_peer_diversity``, and with a linkage ``network_scale``, ``network_diversity``. Other
+register columns (``founded``, ``employment`` ...) are carried through.
 
 The relational work (cleaning, matching, collapsing, group-bys, joins) runs in DuckDB,
 which streams files and spills to disk beyond ``memory_limit``; the numerics run on NumPy

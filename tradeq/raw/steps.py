@@ -11,6 +11,10 @@ In order (every count is of the survivors of the steps before it):
    months and duplicate lines are added up: the unit of the demand regression);
 7. lines without σ (:mod:`tradeq.raw.sigmas`) are kept for the peer measures but get no quality.
 
+Products (the first ``product_digits`` digits of the HS code) and destinations become
+integer codes through small dimension tables, and σ is resolved once for every (HS3,
+destination) of them, so the records are grouped and joined on integers in one pass.
+
 DuckDB runs each step as a streaming scan or an out-of-core hash aggregate/join: with
 ``memory_limit`` reached it spills to ``temp_directory`` instead of failing, so the record
 count is bounded by disk, not memory.
