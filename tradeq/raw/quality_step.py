@@ -45,12 +45,15 @@ def _batch_arrays(con, chapters: list[str]) -> dict:
     """).fetchnumpy()
 
 
-def estimate_quality(con, attrition: Attrition, n_fy: int, max_rows: int) -> dict:
+def estimate_quality(con, attrition: Attrition, n_fy: int, max_rows: int, chapters=None) -> dict:
     """Firm-year TQ parts over all batches: ``weighted`` (Σ v r), ``value`` (Σ v),
-    ``n_lines`` (lines with a quality), each (n_fy,), and the number of batches."""
+    ``n_lines`` (lines with a quality), each (n_fy,), and the number of batches.
+    ``chapters``: only these HS chapters (one worker's share of a map-reduce)."""
     counts = con.execute(
         "SELECT chapter, count(*) FROM lines WHERE sigma IS NOT NULL GROUP BY chapter ORDER BY chapter"
     ).fetchall()
+    if chapters is not None:
+        counts = [(c, n) for c, n in counts if c in set(chapters)]
     weighted, value, n_lines = np.zeros(n_fy), np.zeros(n_fy), np.zeros(n_fy, np.int64)
     n_in = n_single = n_degenerate = 0
     batches = partition_batches(counts, max_rows)

@@ -171,3 +171,23 @@ def test_hs6_products_collapse_hs8_lines(world, built):
     assert _step(m8, "collapsed")["rows_out"] > _step(m6, "collapsed")["rows_out"]
     assert _step(m6, "collapsed")["rows_out"] == _step(manifest, "collapsed")["rows_out"]
     pd.testing.assert_frame_equal(panel6, panel, rtol=1e-10)
+
+
+def test_chapter_shares_add_up_to_the_whole(world):
+    # the map-reduce of docs/performance.md: workers' partial sums over disjoint chapters
+    from tradeq.raw import readers, steps
+    from tradeq.raw.quality_step import estimate_quality
+
+    register, customs, _, _ = world
+    con = readers.connect()
+    readers.register_source(con, "customs", customs, readers.CUSTOMS_COLUMNS)
+    readers.register_source(con, "register", register, readers.REGISTER_COLUMNS)
+    steps.register_dimension(con, steps.Attrition())
+    steps.build_lines(con, steps.Attrition(), 8)
+    n_fy = con.execute("SELECT count(*) FROM fy_dim").fetchall()[0][0]
+    chapters = sorted(r[0] for r in con.execute("SELECT DISTINCT chapter FROM lines").fetchall())
+    whole = estimate_quality(con, steps.Attrition(), n_fy, 10**9)
+    parts = [estimate_quality(con, steps.Attrition(), n_fy, 10**9, chapters=chapters[i::3]) for i in range(3)]
+    for key in ("weighted", "value", "n_lines"):
+        np.testing.assert_allclose(sum(p[key] for p in parts), whole[key], rtol=1e-12)
+    con.close()
