@@ -1,0 +1,96 @@
+"""The peer-information step (SPEC 1b), one batch of industries at a time.
+
+Peers are the other exporters of the firm's industry in the year (the register's
+industry), over every line of a matched firm, with or without σ. Leave-one-out sums and
+distinct pair counts never cross industry-years, so industries are packed into batches of
+at most ``max_rows`` distinct firm-year x product x destination pairs and each batch goes
+through :func:`tradeq.models.measures.peers.peer_measures` alone. The cross-industry
+channel needs only the industry-year totals of every batch, combined at the end through
+the linkage matrix (:func:`~tradeq.models.measures.peers.network_exposure`).
+
+Exporter density is the number of exporters in the industry-year (the firm included);
+``exporter_share`` divides it by the register's firms in that industry-year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tradeq.errors import DataError
+from tradeq.models.measures.codes import dense_codes, distinct_sorted, positions_of
+from tradeq.models.measures.peers import exporter_share, network_exposure, peer_measures
+from tradeq.raw.quality_step import partition_batches
+
+
+def _exporter_firm_years(con) -> tuple[list[str], list[int]]:
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE exp_fy AS
+        SELECT fy, industry_key, year, sum(value) AS export_value, count(*) AS n_pairs
+        FROM lines GROUP BY ALL
+    """)
+    industries = [r[0] for r in con.execute("SELECT DISTINCT industry_key FROM fy_dim ORDER BY 1").fetchall()]
+    years = [r[0] for r in con.execute("SELECT DISTINCT year FROM fy_dim ORDER BY 1").fetchall()]
+    return industries, years
+
+
+def _batch(con, industries: list[str], n_dest: int):
+    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in industries)
+    rows = con.execute(f"""
+        SELECT fy, industry_key, year, export_value FROM exp_fy WHERE industry_key IN ({listed}) ORDER BY fy
+    """).df()
+    pairs = con.execute(f"""
+        SELECT fy, product_code::BIGINT * {n_dest} + dest_code AS pair_key
+        FROM lines WHERE industry_key IN ({listed})
+    """).fetchnumpy()  # lines are distinct firm-year x product x destination already
+    return rows, np.asarray(pairs["fy"]), np.asarray(pairs["pair_key"])
+
+
+def _linkage_matrix(linkage: pd.DataFrame | None, industries: list[str]) -> np.ndarray | None:
+    if linkage is None:
+        return None
+    W = pd.DataFrame(linkage)
+    W.index, W.columns = W.index.astype(str), W.columns.astype(str)
+    if not W.index.is_unique or not W.columns.is_unique:
+        raise DataError("linkage matrix: industry labels must be unique in its index and columns")
+    return W.reindex(index=industries, columns=industries).fillna(0.0).to_numpy(dtype=np.float64)
+
+
+def peer_step(con, n_fy: int, max_rows: int, linkage=None) -> tuple[pd.DataFrame, dict]:
+    """Per exporter firm-year (frame indexed by ``fy``) the peer measures; and counts."""
+    industries, years = _exporter_firm_years(con)
+    J, T = len(industries), len(years)
+    ind_code = {k: j for j, k in enumerate(industries)}
+    year_code = {y: t for t, y in enumerate(years)}
+    n_dest = con.execute("SELECT count(*) FROM dest_dim").fetchall()[0][0]
+    counts = con.execute("SELECT industry_key, sum(n_pairs) FROM exp_fy GROUP BY 1 ORDER BY 1").fetchall()
+    S, D = np.zeros(J * T), np.zeros(J * T)
+    parts, single_groups = [], 0
+    for batch in partition_batches(counts, max_rows):
+        rows, pair_fy, pair_key = _batch(con, batch, n_dest)
+        group = rows["industry_key"].map(ind_code).to_numpy() * T + rows["year"].map(year_code).to_numpy()
+        g_inv, _ = dense_codes(group)
+        local = distinct_sorted(group)
+        pm = peer_measures(g_inv, rows["export_value"].to_numpy(), positions_of(rows["fy"].to_numpy(), pair_fy),
+                           pair_key)
+        S[local], D[local] = pm.group_total, pm.group_pairs
+        single_groups += pm.n_single_firm_groups
+        parts.append(pd.DataFrame({
+            "fy": rows["fy"].to_numpy(), "group": group, "export_value": rows["export_value"].to_numpy(),
+            "peer_sum": pm.peer_sum, "peer_scale": pm.peer_mean, "peer_diversity": pm.peer_diversity,
+            "n_exporters": pm.n_exporters, "own_only_pairs": pm.own_only_pairs,
+        }))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["fy", "group"])
+    firms = con.execute("SELECT industry_key, year, count(*) FROM fy_dim GROUP BY ALL").fetchall()
+    n_firms = np.zeros(J * T)
+    for ind, yr, n in firms:
+        n_firms[ind_code[ind] * T + year_code[yr]] = n
+    out["exporter_share"] = exporter_share(out["n_exporters"].to_numpy(), n_firms[out["group"].to_numpy()])
+    W = _linkage_matrix(linkage, industries)
+    if W is not None:
+        scale, isolated = network_exposure(W, S.reshape(J, T))
+        div, _ = network_exposure(W, D.reshape(J, T))
+        out["network_scale"] = scale.ravel()[out["group"].to_numpy()]
+        out["network_diversity"] = div.ravel()[out["group"].to_numpy()]
+    stats = {"single_exporter_groups": single_groups, "no_peer_firm_years": int(out["peer_scale"].isna().sum())}
+    return out.drop(columns="group").set_index("fy"), stats
