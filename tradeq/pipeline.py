@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,15 +31,28 @@ from tradeq.specs import FileSpec, SyntheticFirmsSpec
 log = logging.getLogger("tradeq")
 
 
-def load_panel(data: SyntheticFirmsSpec | FileSpec, seed: int) -> Panel:
-    """A user's file (``data=file``) or the simulated firm panel (``data=synthetic_firms``, seeded)."""
-    if isinstance(data, FileSpec):
-        return load_file_panel(data.path, dict(data.rename or {}), data.id, data.time)
+def _load_file(data: FileSpec, seed: int) -> Panel:
+    return load_file_panel(data.path, dict(data.rename or {}), data.id, data.time)
+
+
+def _simulate_firms(data: SyntheticFirmsSpec, seed: int) -> Panel:
     from tradeq.dgp.firm_panel import simulate_firm_panel
 
     frame, truth = simulate_firm_panel(data.dgp, n_firms=int(data.n_firms), n_years=int(data.n_years),
                                        seed=int(seed), n_obs=None if data.n_obs is None else int(data.n_obs))
     return Panel(frame=frame, source="synthetic_firms (simulated)", id=data.id, time=data.time, truth=truth)
+
+
+#: How each data spec becomes a panel: ``loader(spec, seed) -> Panel`` (a new source is one entry).
+LOADERS: dict[type, Callable[[Any, int], Panel]] = {
+    FileSpec: _load_file,
+    SyntheticFirmsSpec: _simulate_firms,
+}
+
+
+def load_panel(data, seed: int) -> Panel:
+    """The panel of a data spec: a user's file (``data=file``) or a simulated panel (seeded)."""
+    return LOADERS[type(data)](data, seed)
 
 
 def _expr_columns(expr: str) -> tuple[set[str], set[str]]:
