@@ -50,4 +50,6 @@ def test_diagnostics_in_run_record(both_run):
     rec = json.loads((both_run / "run.json").read_text())["bayes"]
     assert {"max_rhat", "divergences", "min_ess_bulk", "min_ess_tail"} <= set(rec)
     assert rec["backend"] == "numpyro" and rec["chains"] == 2
-    assert rec["rhat"]["sigma"] > 0.9
+    # the collapsed sampler mixes sigma well even on 2 short chains; the record is self-consistent
+    assert 0.99 < rec["rhat"]["sigma"] < 1.05
+    assert rec["max_rhat"] == max(v for v in rec["rhat"].values() if v == v)

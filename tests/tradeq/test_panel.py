@@ -13,8 +13,16 @@ def frame(n_firms=4, n_years=3):
     return pd.DataFrame({"firm": f, "year": t, "y": np.arange(f.size, dtype=float), "x": np.ones(f.size)})
 
 
-def test_valid_panel_passes():
-    validate_panel(Panel(frame(), "test.csv"), numeric=["y", "x"], categorical=["firm"])
+def test_valid_panel_passes_and_the_checks_are_live():
+    """A panel with a boolean regressor, string FE labels and some missing values passes untouched;
+    the same panel with one duplicated (firm, year) row does not."""
+    df = frame().assign(flag=lambda d: d["x"] > 0, firm=lambda d: "f" + d["firm"].astype(str))
+    df.loc[df.index[:3], "x"] = float("nan")
+    before = df.copy()
+    assert validate_panel(Panel(df, "test.csv"), numeric=["y", "x", "flag"], categorical=["firm"]) is None
+    pd.testing.assert_frame_equal(df, before)
+    with pytest.raises(DataError, match="share an"):
+        validate_panel(Panel(pd.concat([df, df.iloc[:1]]), "test.csv"), numeric=["y", "x"], categorical=["firm"])
 
 
 def test_missing_column_named_with_file():

@@ -58,7 +58,9 @@ def test_side_by_side_columns_and_missing_terms():
     assert "| Constant |  | 0.3000*** |" in lines
     assert "| firm FE | YES | NO |" in lines
     assert "| SE | cluster (firm) | HC1 |" in lines
-    assert lines[-4].startswith("| Constant") or any(l.startswith("| Constant") for l in lines)
+    # the constant comes last among the coefficients, after every other term and before the FE rows
+    labels = [ln.split("|")[1].strip() for ln in lines if ln.startswith("| ")]
+    assert labels.index("Constant") == labels.index("Market") + 2 < labels.index("firm FE")
 
 
 def test_latex_compiles_structure():
