@@ -101,10 +101,11 @@ def cache_key(setting: Setting, estimators: Sequence[Estimator], seed: int, reps
     """Everything a setting's results depend on (module docstring), JSON-ready."""
     estimators = tuple(estimators)
     options = compiler_options_for(jax.default_backend())
+    probe = probe_digests(setting.params, probe_n_obs(setting), estimators, mode)
     return {"setting": setting.record(), "seed": int(seed), "reps": int(reps), "level": float(level),
             "estimators": [e.spec() for e in estimators], "batch": mode, "chunk": int(chunk) if mode == "vmap" else None,
             "platform": platform_id(), "compiler_options": None if options is None else sorted(options.items()),
-            "streams": stream_digest(), **probe_digests(setting.params, probe_n_obs(setting), estimators, mode)}
+            "streams": stream_digest(), "simulator": probe["simulator"], "estimator_outputs": probe["estimators"]}
 
 
 def _key_text(key: dict[str, Any]) -> str:
