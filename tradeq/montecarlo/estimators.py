@@ -128,6 +128,14 @@ def _as_tuple(v: Any) -> tuple:
     return tuple(v) if isinstance(v, (list, tuple)) else (v,)
 
 
+def _convert(name: str, key: str, v: Any, kind: type) -> Any:
+    """``kind(v)``, or a :class:`ConfigError` naming ``estimators.<name>.<key>``."""
+    try:
+        return kind(v)
+    except (TypeError, ValueError):
+        raise ConfigError(f"estimator {name!r}: {key} must be {kind.__name__}, got {v!r}") from None
+
+
 def _core_design(panel: Mapping[str, jax.Array], controls: tuple[str, ...]) -> jax.Array:
     """(2 + p, T, F) regressors Market, Market^2, controls."""
     m = panel["Market"]
@@ -178,7 +186,7 @@ class FixedEffects(Estimator):
         spec = _take(name, spec, ("vcov", "absorb", "controls", "utest_interval"))
         ui = spec.get("utest_interval")
         return cls(name=name, vcovs=_as_tuple(spec.get("vcov", ["cluster"])), absorb=spec.get("absorb", "firm_year"),
-                   utest_interval=None if ui is None else tuple(float(v) for v in ui),
+                   utest_interval=None if ui is None else tuple(_convert(name, "utest_interval", v, float) for v in ui),
                    **({"controls": tuple(spec["controls"])} if spec.get("controls") is not None else {}))
 
     @property
@@ -289,7 +297,8 @@ class Mediation(Estimator):
         """``vcov`` (default ``cluster``), ``n_boot`` (default 199), ``controls``; the bootstrap
         interval's level is the study's."""
         spec = _take(name, spec, ("vcov", "n_boot", "controls"))
-        return cls(name=name, vcov=spec.get("vcov", "cluster"), n_boot=int(spec.get("n_boot", 199)), level=level,
+        n_boot = _convert(name, "n_boot", spec.get("n_boot", 199), int)
+        return cls(name=name, vcov=spec.get("vcov", "cluster"), n_boot=n_boot, level=level,
                    **({"controls": tuple(spec["controls"])} if spec.get("controls") is not None else {}))
 
     @property
