@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import xarray as xr
@@ -89,8 +89,12 @@ def _compute(study: Study, todo: list[int], compute: Callable[[int, threading.Ev
     with ThreadPoolExecutor(max_workers=at_once) as pool:
         futures = [pool.submit(compute, i, stop) for i in todo]
         try:
-            for f in as_completed(futures):
-                f.result()
+            pending = set(futures)
+            while pending:
+                # a timed wait, so the main thread sees Ctrl-C within a fraction of a second
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+                for f in done:
+                    f.result()
         except BaseException:
             stop.set()
             for f in futures:
