@@ -542,3 +542,14 @@ def test_unused_slots_are_exactly_those_the_structure_never_reads(params):
     assert {"mediator_firm", "mediator_province", "mediator_level"} & set(STREAMS) - unused == (
         set() if params.mediator == "none" else {"mediator_level", f"mediator_{params.mediator}"})
     simulate_grid(base_key(1), params, 50, 4)  # a slot it reads but skipped would be a KeyError here
+
+
+@pytest.mark.parametrize("params", [FirmPanelParams(mediator="firm"),
+                                    FirmPanelParams(error="ar1", **paper_group_params("region"))])
+def test_single_precision_stays_inside_the_simulator(params):
+    """The contract: float32 only inside (probit, copula); every float the simulator returns is float64."""
+    g = simulate_grid(base_key(3), params, 60, 5)
+    kinds = {name: a.dtype for name, a in g.items()}
+    assert all(d in (jnp.float64, jnp.bool_, jnp.int32) for d in kinds.values()), kinds
+    for name in CONTROLS:
+        assert kinds[name] == jnp.float64, name

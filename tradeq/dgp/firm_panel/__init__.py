@@ -54,6 +54,19 @@ Modules, along the model's seams:
   with a ``present`` mask) that can be ``jax.vmap``-ed over keys;
 * :mod:`~tradeq.dgp.firm_panel.frame` — the pandas edge: :func:`grid_to_frame`,
   :class:`Truth`, :func:`simulate_firm_panel`.
+
+The performance contract (the rules the simulator's speed rests on; what each saved is in
+``docs/performance.md``, "Monte Carlo engine"):
+
+* random numbers are counter-addressed threefry slots, all drawn by one call, declared with
+  their shape, distribution and precision in :data:`STREAMS`;
+* every firm-year array is year-major ``(T, F)``, the layout the grid FE fit reads;
+* single precision only where :data:`STREAMS` says so (the probit, the controls' copula up
+  to the marginals); every array :func:`simulate_grid` returns is float64, bool or int32;
+* whole-panel sums, minima and maxima go through :func:`tradeq.models.grid_reduce.grid_total`
+  (two stages); province-level values reach firms through :func:`by_province`'s select tree;
+* arrays that several consumers read are written out once (``optimization_barrier``), so
+  every program -- standalone, batched, any chunk size -- computes a draw with the same bits.
 """
 
 from .components import (
