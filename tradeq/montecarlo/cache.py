@@ -30,6 +30,7 @@ import functools
 import hashlib
 import json
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,9 @@ def probe_digests(params: FirmPanelParams, n_obs: int | None, estimators: tuple[
     """``{"simulator": digest, "estimators": {name: digest}}`` of one probe replication of
     ``params`` (module docstring), through :func:`~tradeq.montecarlo.batching.run_replications`."""
     probe = Setting(params=params, n_firms=PROBE_FIRMS, n_years=PROBE_YEARS, n_obs=n_obs)
-    raw = run_replications(probe, estimators, PROBE_SEED, 1, chunk_size=1, workers=1, batch=mode, keep_panels=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a host estimator's diagnostics on the tiny probe panel say nothing
+        raw = run_replications(probe, estimators, PROBE_SEED, 1, chunk_size=1, workers=1, batch=mode, keep_panels=True)
     return {"simulator": tree_digest({"panel": raw["panel"], "truth": raw["truth"]}),
             "estimators": {e.name: tree_digest(raw["est"][e.name]) for e in estimators}}
 

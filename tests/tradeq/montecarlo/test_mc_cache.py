@@ -128,3 +128,19 @@ def test_results_written_under_another_digest_are_not_reused(tmp_path, monkeypat
     assert cache.load_result(current, key) is not None
     stale.replace(current)
     assert cache.load_result(current, key) is None
+
+
+@pytest.mark.slow
+def test_a_host_estimators_output_is_in_the_key_too():
+    """SBC runs on the host, once per replication: its probe fit is digested like a batched output."""
+    from tradeq.dgp.firm_panel import FirmPanelParams
+    from tradeq.montecarlo.sbc import BayesSBC
+    from tradeq.montecarlo.studies import Setting
+
+    setting = Setting(params=FirmPanelParams(error="iid"), n_firms=150, n_years=8)
+    short, shorter = BayesSBC(draws=20, tune=20, chains=1), BayesSBC(draws=20, tune=30, chains=1)
+    a = cache.cache_key(setting, [short], 1, 10, 0.95, mode="map", chunk=1)
+    assert a == cache.cache_key(setting, [short], 1, 10, 0.95, mode="map", chunk=1)
+    assert len(a["estimator_outputs"]["bayes"]) == 64
+    b = cache.cache_key(setting, [shorter], 1, 10, 0.95, mode="map", chunk=1)
+    assert b["estimator_outputs"]["bayes"] != a["estimator_outputs"]["bayes"] and b["simulator"] == a["simulator"]
