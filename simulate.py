@@ -14,8 +14,9 @@ data.path=<run folder>/panel.parquet``.
 With ``study=<name>`` (``conf/study/<name>.yaml``) writes ``study.nc`` (metrics with
 Monte Carlo SEs per setting × estimator × parameter, and every replication's estimates),
 ``summary.md``, the study's PNG plots, ``run.json`` and ``config.yaml``. Each setting's
-results are also kept in ``study.results_dir`` (shared by runs and sweep jobs), so a re-run
-of an interrupted run or sweep computes only the settings still missing.
+results are also kept in ``results/`` in the run folder (the sweep folder for ``-m``, shared
+by its jobs; or ``study.results_dir``), so a re-run of an interrupted run or sweep into the
+same folder computes only the settings still missing.
 """
 
 from __future__ import annotations
@@ -59,16 +60,23 @@ def write_panel(path: Path, frame, fmt: str) -> Path:
 
 def run_study(cfg: DictConfig, run_dir: Path) -> None:
     """``study=<name>``: the Monte Carlo study into ``run_dir`` (see the module docstring)."""
+    from hydra.types import RunMode
     from hydra.utils import get_original_cwd
 
-    from tradeq.montecarlo.run import DEFAULT_RESULTS_DIR, run_into
+    from tradeq.montecarlo.run import results_dir_for, run_into
+    from tradeq.montecarlo.spec import study_spec
 
-    study_cfg = OmegaConf.to_container(cfg.study, resolve=True)
-    results = Path(study_cfg.get("results_dir") or DEFAULT_RESULTS_DIR)
-    if not results.is_absolute():
-        results = Path(get_original_cwd()) / results
+    hc = HydraConfig.get()
+    sweep_dir = Path(get_original_cwd()) / hc.sweep.dir if hc.mode == RunMode.MULTIRUN else None
     write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    record = run_into(study_cfg, int(cfg.seed), run_dir, results_dir=results)
+    spec = study_spec(cfg.study, cfg.data, int(cfg.seed))  # a ConfigError names the setting (tradeq.cli)
+    results = results_dir_for(spec, run_dir, sweep_dir, base=get_original_cwd())
+    try:
+        record = run_into(spec, run_dir, results_dir=results)
+    except KeyboardInterrupt as err:  # Ctrl-C: the finished settings are saved; say how to resume
+        again = f"hydra.sweep.dir={sweep_dir}" if sweep_dir is not None else f"hydra.run.dir={run_dir}"
+        print(f"interrupted: {err} (the same command with {again} resumes)", file=sys.stderr)
+        raise SystemExit(130) from None
     write_json(run_dir / "run.json", {
         "seed": int(cfg.seed), **record, "versions": package_versions(), "git": git_commit(),
         "config": OmegaConf.to_container(cfg, resolve=True),

@@ -1,7 +1,7 @@
 """Benchmark: one Monte Carlo replication — simulate a 5,000-firm x 10-year panel, fit the
 firm + year FE inverted-U model with firm-clustered SEs, run the Lind–Mehlum test.
 
-Ours: the engine's batched path (:func:`tradeq.montecarlo.engine.run_replications`: the
+Ours: the engine's batched path (:func:`tradeq.montecarlo.batching.run_replications`: the
 simulator and :mod:`tradeq.models.grid_fe` batched over a chunk of replications -- ``lax.map`` on
 a CPU, compiled with :mod:`tradeq.cpu_compiler_options` -- and chunks on ``--workers``
 threads, each on its own XLA CPU device) plus the vectorised inverted-U test. Reference: a pyfixest loop on
@@ -11,13 +11,13 @@ The two give the same b1, b2 (checked, to the tolerance of pyfixest's default de
 and the same inverted-U verdicts. Times are wall-clock per replication, with process CPU
 time alongside. The two are timed in ``--rounds`` rounds, each one timed run of ours
 (``--reps`` replications) followed at once by the pyfixest loop (``--pf-reps``, the first
-untimed), so that both sides of each ratio see the machine in the same state (on a shared
-machine its speed drifts by tens of percent within minutes); the speedup is the median of
+untimed), so that both sides of each ratio see the machine in the same state (a shared
+machine's speed drifts within minutes); the speedup is the median of
 the rounds' ratios. Before the rounds, ours runs once untimed: that compiles, and warms the
 memory allocator (XLA's temporary buffers are fresh ``mmap``s until glibc raises its
-threshold, which makes the first few runs of a process ~20% slower); pyfixest's untimed
-first replication warms numba. The breakdown shows what the simulator and the estimator
-each cost.
+threshold, which makes the first few runs of a process slower); pyfixest's untimed first
+replication warms numba. The breakdown shows what the simulator and the estimator each
+cost. Measured results, dated, are in ``docs/performance.md`` ("Monte Carlo engine").
 
     python benchmarks/montecarlo.py [--reps 64] [--rounds 7] [--pf-reps 12] [--firms 5000] [--workers N]
 
@@ -48,8 +48,9 @@ from tradeq.models.grid_fe import fit_grid  # noqa: E402
 from tradeq.models.grid_reduce import grid_total  # noqa: E402
 from tradeq.models.singletons import drop_singletons  # noqa: E402
 from tradeq.models.utest import utest  # noqa: E402
-from tradeq.montecarlo.engine import replication_key, run_replications  # noqa: E402
+from tradeq.montecarlo.batching import run_replications  # noqa: E402
 from tradeq.montecarlo.estimators import FixedEffects  # noqa: E402
+from tradeq.montecarlo.keys import replication_key  # noqa: E402
 from tradeq.montecarlo.studies import Setting  # noqa: E402
 
 FORMULA = "quality ~ Market + I(Market**2) + scale + age + roa + rdebt + fic | firm + year"

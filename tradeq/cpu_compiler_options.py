@@ -10,18 +10,18 @@ simulator, the grid FE fit and its sandwich variances) costs:
   runs the dot products alone; by default it also takes over reductions and fuses them
   with their neighbours, which made the grid FE fit's many small reductions slower here.
 
-Measured on ``benchmarks/montecarlo.py``'s replication (simulate a 5,000 x 10 panel,
-firm + year FE fit, firm-clustered variance) on a 2-core AMD EPYC with AVX-512: the
-compiled body on one core 5.4 -> 4.6 ms per replication (best of 12 runs); the benchmark's
-two workers 3.1-3.2 -> 2.8-2.9 ms. On a CPU without AVX-512 the wider preference changes
-nothing.
+What they save on ``benchmarks/montecarlo.py``'s replication is in ``docs/performance.md``
+("Monte Carlo engine"); on a CPU without AVX-512 the wider preference changes nothing.
 
 The options are passed per compilation (``jax.jit(..., compiler_options=...)``), never
 through the process-wide ``XLA_FLAGS``, so nothing else in the process is affected. Option
 names of XLA's experimental features can change between jaxlib releases:
 :func:`cpu_compiler_options` compiles a trivial program with them once and returns ``{}``
-if this jaxlib rejects them. Results do not depend on the options beyond the last bits
-of double-precision sums.
+if this jaxlib rejects any of them, and the engine then compiles with XLA's defaults.
+Results do not depend on the options beyond the last bits of double-precision sums (both
+tested, without assuming that this jaxlib accepts the flags); the options in use are part
+of the key of the engine's result files (:mod:`tradeq.montecarlo.cache`), since those last
+bits differ.
 """
 
 from __future__ import annotations

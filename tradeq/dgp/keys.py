@@ -1,26 +1,27 @@
 """Named random streams: one base key, one named slot of standard draws per model component.
 
-A simulator declares a *layout* (slot name -> shape and distribution) and receives a dict of
-standard uniforms / normals. The stream under the key derived from the simulator's name is
-threefry-2x32 of the counters ``(0, c)``, c = 0, 1, ...; each counter gives two 32-bit words
-``(t1, t2)``, and both are used: a slot of shape ``(n0, ...)`` takes the counters of
-``h0 = ceil(n0 / 2)`` rows (``h0 * prod(...)`` counters; slots laid end to end, in layout
-order); its first ``h0`` rows are the ``t1`` words of those counters (row-major), its other
-``n0 - h0`` rows the ``t2`` words of the first ones -- the halving of
-:func:`jax.extend.random.threefry_2x32`. So a slot's values depend only on the key and on
-the slots before it: appending a slot leaves the existing ones unchanged, and a slot the
-configuration does not use can be left out (``skip``) without moving the others. All wanted
-slots are drawn by **one** threefry call (XLA compiles each call separately, 0.2-0.8 s
-apiece on CPU) and one probit per word. Slots are declared in the layout the simulator
-computes in (e.g. year-major (T, F)), so nothing is transposed afterwards.
+A simulator declares a *layout* (slot name -> shape, distribution and, optionally, the
+precision the slot is delivered in) and receives a dict of standard uniforms / normals. The
+stream under the key derived from the simulator's name is threefry-2x32 of the counters
+``(0, c)``, c = 0, 1, ...; each counter gives two 32-bit words ``(t1, t2)``, and both are
+used: a slot of shape ``(n0, ...)`` takes the counters of ``h0 = ceil(n0 / 2)`` rows
+(``h0 * prod(...)`` counters; slots laid end to end, in layout order); its first ``h0`` rows
+are the ``t1`` words of those counters (row-major), its other ``n0 - h0`` rows the ``t2``
+words of the first ones -- the halving of :func:`jax.extend.random.threefry_2x32`. So a
+slot's values depend only on the key and on the slots before it: appending a slot leaves
+the existing ones unchanged, and a slot the configuration does not use can be left out
+(``skip``) without moving the others. All wanted slots are drawn by **one** threefry call
+(XLA compiles each call separately) and one probit per word. Slots are declared in the
+layout the simulator computes in (e.g. year-major (T, F)), so nothing is transposed
+afterwards. The firm panel's layout, with each slot's precision and the reason for it, is
+the table :data:`tradeq.dgp.firm_panel.streams.STREAMS`.
 
-Measured on one CPU core when this layout was chosen (default XLA options, a float64
-probit), all the draws of one 5,000 x 10 firm panel: 1.2 ms, against 1.65 ms when each
-counter gives one draw (JAX's ``t1 ^ t2``) and 1.55 ms when the two words of a counter sit
-side by side (the interleaving costs a pass of its own); with the engine's compiler options
-and :func:`probit` as it is now, 0.68 ms. (XLA's CPU fusions have one output each, so
-the hash is still evaluated once per word, in two loops: two outputs of one pass -- a
-packed uint64, a variadic reduction -- measured slower.)
+Precision: uniforms ``(bits + 0.5) 2^-32`` are float64 (exact); normals are the
+single-precision :func:`probit` of the words, delivered as float32 or widened (exactly) to
+float64, as the layout says. What the layout and the probit cost against the alternatives
+that were measured is in ``docs/performance.md`` ("Monte Carlo engine"). (XLA's CPU fusions
+have one output each, so the hash is evaluated once per word, in two loops: two outputs of
+one pass -- a packed uint64, a variadic reduction -- were measured slower.)
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ import numpy as np
 
 UNIFORM = "uniform"
 NORMAL = "normal"
+FLOAT32 = "float32"
+FLOAT64 = "float64"
 
 # Single-precision inverse error function of M. Giles, "Approximating the erfinv
 # function", GPU Computing Gems Jade Edition (2011), ch. 10: erfinv(x) = x p(w) with
@@ -95,7 +98,7 @@ def counter_words(key: jax.Array, counters: jax.Array) -> tuple[jax.Array, jax.A
     # Both words written out behind one barrier: each is then one pass over the counters
     # (XLA's CPU fusions have one output, so each of the two passes runs the hash; see the
     # module docstring). Left to itself, XLA fuses the hash into every consumer of the
-    # words and recomputes it there (measured: the replication 0.5 ms slower).
+    # words and recomputes it there (measured slower: docs/performance.md).
     return jax.lax.optimization_barrier(threefry2x32(k1, k2, jnp.zeros_like(counters), counters))
 
 
@@ -112,8 +115,7 @@ def probit(bits: jax.Array) -> jax.Array:
     and several times cheaper than double-precision erfinv, which dominated the
     simulator's cost. With no 64-bit value in it, XLA's CPU loop runs 16 lanes wide
     under the engine's compiler options (:mod:`tradeq.cpu_compiler_options`), and its
-    float32 output halves the memory traffic: measured on one core, the draws of a 5,000
-    x 10 panel took 0.68 ms, against 0.77 ms when the uniform and the output were float64.
+    float32 output halves the memory traffic (``docs/performance.md``).
     """
     bits = bits.astype(jnp.uint32)
     d = jax.lax.bitcast_convert_type(bits ^ np.uint32(0x80000000), jnp.int32)
@@ -128,36 +130,47 @@ def probit(bits: jax.Array) -> jax.Array:
     return np.float32(math.sqrt(2.0)) * erfinv
 
 
-def draw_streams(key: jax.Array, layout: Mapping[str, tuple[tuple[int, ...], str]],
-                 skip: Collection[str] = ()) -> dict[str, jax.Array]:
-    """Standard draws for each slot of ``layout`` (name -> (shape, ``"uniform"|"normal"``));
-    the module docstring says which threefry words a slot holds.
+def _slot_spec(name: str, spec: tuple) -> tuple[tuple[int, ...], str, str]:
+    """``(shape, dist)`` or ``(shape, dist, dtype)`` of a layout entry, checked; dtype
+    defaults to float64."""
+    shape, dist, dtype = (*spec, FLOAT64) if len(spec) == 2 else spec
+    shape = tuple(int(d) for d in shape)
+    if dist not in (UNIFORM, NORMAL):
+        raise ValueError(f"slot {name!r}: unknown distribution {dist!r}")
+    if not shape:
+        raise ValueError(f"slot {name!r}: a slot needs at least one axis")
+    if dtype not in (FLOAT32, FLOAT64) or (dist == UNIFORM and dtype != FLOAT64):
+        raise ValueError(f"slot {name!r}: a {dist} slot is delivered as "
+                         f"{'float64' if dist == UNIFORM else 'float32 or float64'}, not {dtype!r}")
+    return shape, dist, dtype
 
-    Uniforms ``(bits + 0.5) 2^-32`` lie in the open interval (0, 1); normals are their
-    :func:`probit`, so finite (|z| < 6.3). Slots named in ``skip`` are not drawn (and not
-    returned); the others are the same with or without the skip.
+
+def draw_streams(key: jax.Array, layout: Mapping[str, tuple], skip: Collection[str] = ()) -> dict[str, jax.Array]:
+    """Standard draws for each slot of ``layout`` (name -> (shape, ``"uniform"|"normal"``[,
+    ``"float32"|"float64"``])); the module docstring says which threefry words a slot holds.
+
+    Uniforms ``(bits + 0.5) 2^-32`` lie in the open interval (0, 1), as float64; normals are
+    their :func:`probit`, so finite (|z| < 6.3), as float32 or (the default) widened to
+    float64. Slots named in ``skip`` are not drawn (and not returned); the others are the
+    same with or without the skip.
     """
     unknown = set(skip) - set(layout)
     if unknown:
         raise ValueError(f"skip names slots not in the layout: {sorted(unknown)}")
     start, slots = 0, []
-    for name, (shape, dist) in layout.items():
-        shape = tuple(int(d) for d in shape)
-        if dist not in (UNIFORM, NORMAL):
-            raise ValueError(f"slot {name!r}: unknown distribution {dist!r}")
-        if not shape:
-            raise ValueError(f"slot {name!r}: a slot needs at least one axis")
+    for name, spec in layout.items():
+        shape, dist, dtype = _slot_spec(name, spec)
         half = (-(-shape[0] // 2),) + shape[1:]  # the rows whose counters the slot takes
         if name not in skip:
-            slots.append((name, shape, dist, half, start))
+            slots.append((name, shape, dist, half, start, dtype))
         start += math.prod(half)
     if start >= 2**32:
         raise ValueError(f"layout needs {start} counters, more than a 32-bit counter holds")
     # uniform slots first, so one probit per word covers one contiguous tail of the draw
     slots.sort(key=lambda s: s[2] == NORMAL)
     counters = np.concatenate([c0 + np.arange(math.prod(half), dtype=np.uint32)
-                               for *_, half, c0 in slots] or [np.zeros(0, np.uint32)])
-    n_uniform = sum(math.prod(half) for _, _, dist, half, _ in slots if dist == UNIFORM)
+                               for _, _, _, half, c0, _ in slots] or [np.zeros(0, np.uint32)])
+    n_uniform = sum(math.prod(half) for _, _, dist, half, _, _ in slots if dist == UNIFORM)
     words = []
     for bits in counter_words(key, jnp.asarray(counters)):
         u = (bits[:n_uniform].astype(jnp.float64) + 0.5) * 2.0**-32
@@ -167,10 +180,10 @@ def draw_streams(key: jax.Array, layout: Mapping[str, tuple[tuple[int, ...], str
         # (standalone, batched, any chunk size) gives a draw the same bits.
         words.append((u, jax.lax.optimization_barrier(probit(bits[n_uniform:]))))
     out, pos = {}, 0
-    for name, shape, dist, half, _ in slots:
+    for name, shape, dist, half, _, dtype in slots:
         size, normal = math.prod(half), dist == NORMAL
         lo = pos - n_uniform if normal else pos
         first, second = (w[normal][lo:lo + size].reshape(half) for w in words)
-        out[name] = jnp.concatenate([first, second[:shape[0] - half[0]]], axis=0).astype(jnp.float64)
+        out[name] = jnp.concatenate([first, second[:shape[0] - half[0]]], axis=0).astype(dtype)
         pos += size
     return out

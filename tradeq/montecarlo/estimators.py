@@ -111,6 +111,32 @@ class Estimator:
         """Everything that determines the estimator's output (hashed into result file names)."""
         raise NotImplementedError
 
+    @classmethod
+    def from_config(cls, name: str, spec: Mapping[str, Any], level: float) -> Estimator:
+        """The estimator of a study's config entry ``estimators.<name>`` (``kind`` removed;
+        :mod:`tradeq.montecarlo.registry`). Unknown keys are a :class:`ConfigError`."""
+        raise NotImplementedError
+
+
+def _take(name: str, spec: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    """``spec`` as a dict, after checking that it has only the ``known`` keys."""
+    unknown = sorted(set(spec) - set(known))
+    if unknown:
+        raise ConfigError(f"estimator {name!r}: unknown key(s) {unknown}; known: {list(known)}")
+    return dict(spec)
+
+
+def _as_tuple(v: Any) -> tuple:
+    return tuple(v) if isinstance(v, (list, tuple)) else (v,)
+
+
+def _convert(name: str, key: str, v: Any, kind: type) -> Any:
+    """``kind(v)``, or a :class:`ConfigError` naming ``estimators.<name>.<key>``."""
+    try:
+        return kind(v)
+    except (TypeError, ValueError):
+        raise ConfigError(f"estimator {name!r}: {key} must be {kind.__name__}, got {v!r}") from None
+
 
 def _core_design(panel: Mapping[str, jax.Array], controls: tuple[str, ...]) -> jax.Array:
     """(2 + p, T, F) regressors Market, Market^2, controls."""
@@ -155,6 +181,15 @@ class FixedEffects(Estimator):
             raise ConfigError(f"estimator {self.name!r}: unknown controls {unknown}; the panel has {CONTROLS}")
         if self.absorb not in ("none", "firm", "firm_year"):
             raise ConfigError(f"estimator {self.name!r}: absorb must be none, firm or firm_year, got {self.absorb!r}")
+
+    @classmethod
+    def from_config(cls, name: str, spec: Mapping[str, Any], level: float) -> FixedEffects:
+        """``vcov`` (one name or a list; default ``[cluster]``), ``absorb``, ``controls``, ``utest_interval``."""
+        spec = _take(name, spec, ("vcov", "absorb", "controls", "utest_interval"))
+        ui = spec.get("utest_interval")
+        return cls(name=name, vcovs=_as_tuple(spec.get("vcov", ["cluster"])), absorb=spec.get("absorb", "firm_year"),
+                   utest_interval=None if ui is None else tuple(_convert(name, "utest_interval", v, float) for v in ui),
+                   **({"controls": tuple(spec["controls"])} if spec.get("controls") is not None else {}))
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -241,6 +276,15 @@ class Mediation(Estimator):
             raise ConfigError(f"estimator {self.name!r}: vcov must be iid, hc1, cluster or twoway, got {self.vcov!r}")
         if self.n_boot < 0:
             raise ConfigError(f"estimator {self.name!r}: n_boot must be >= 0")
+
+    @classmethod
+    def from_config(cls, name: str, spec: Mapping[str, Any], level: float) -> Mediation:
+        """``vcov`` (default ``cluster``), ``n_boot`` (default 199), ``controls``; the bootstrap
+        interval's level is the study's."""
+        spec = _take(name, spec, ("vcov", "n_boot", "controls"))
+        n_boot = _convert(name, "n_boot", spec.get("n_boot", 199), int)
+        return cls(name=name, vcov=spec.get("vcov", "cluster"), n_boot=n_boot, level=level,
+                   **({"controls": tuple(spec["controls"])} if spec.get("controls") is not None else {}))
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ Config (``conf/study/<name>.yaml``, keys under ``study``)::
       n_firms: [500, 2000, 10000]
       error: [iid, heteroskedastic, ar1, province_year]
     points: []             # optional list of dicts, each crossed with the grid
-    estimators:            # name -> spec (kind: fe | mediation | sbc)
+    estimators:            # name -> spec (kind: a key of tradeq.montecarlo.registry.ESTIMATORS)
       fe: {kind: fe, vcov: [iid, hc1, cluster, twoway]}
 
 Axis names are ``n_firms``, ``n_years``, ``n_obs``, any :class:`FirmPanelParams` field, or
@@ -35,8 +35,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradeq.dgp.firm_panel import FirmPanelParams
+from tradeq.errors import ConfigError
 
-from .estimators import ConfigError, Estimator, FixedEffects, Mediation
+from .config import StudyConfig, study_config
+from .estimators import Estimator
+from .registry import make_estimator
 
 SIZE_KEYS = ("n_firms", "n_years", "n_obs")
 DERIVED_KEYS = ("turning_point",)
@@ -152,58 +155,42 @@ def make_setting(values: Mapping[str, Any], *, dgp: Mapping[str, Any] | None, n_
     return Setting(params=p, n_firms=n_f, n_years=n_y, n_obs=n_o, coords=coords)
 
 
-def make_estimator(name: str, spec: Mapping[str, Any], level: float) -> Estimator:
-    """An estimator from its config entry (``kind`` picks the class)."""
-    spec = dict(spec or {})
-    kind = spec.pop("kind", name)
-    try:
-        if kind == "fe":
-            vc = spec.pop("vcov", ["cluster"])
-            ctrl = spec.pop("controls", None)
-            ui = spec.pop("utest_interval", None)
-            est = FixedEffects(name=name, vcovs=tuple(_as_list(vc)), absorb=spec.pop("absorb", "firm_year"),
-                               utest_interval=None if ui is None else tuple(float(v) for v in ui),
-                               **({} if ctrl is None else {"controls": tuple(ctrl)}))
-        elif kind == "mediation":
-            ctrl = spec.pop("controls", None)
-            est = Mediation(name=name, vcov=spec.pop("vcov", "cluster"), n_boot=int(spec.pop("n_boot", 199)),
-                            level=level, **({} if ctrl is None else {"controls": tuple(ctrl)}))
-        elif kind == "sbc":
-            from .sbc import BayesSBC
-
-            est = BayesSBC.from_config(name, spec, level)
-            spec = {}
-        else:
-            raise ConfigError(f"estimator {name!r}: unknown kind {kind!r} (fe, mediation, sbc)")
-    except TypeError as err:
-        raise ConfigError(f"estimator {name!r}: {err}") from None
-    if spec:
-        raise ConfigError(f"estimator {name!r}: unknown key(s) {sorted(spec)}")
-    return est
-
-
-def build_study(cfg: Mapping[str, Any]) -> Study:
-    """The :class:`Study` of a ``study`` config mapping (see the module docstring)."""
-    cfg = dict(cfg)
-    level = float(cfg.get("level", 0.95))
-    if not 0.0 < level < 1.0:
-        raise ConfigError(f"study.level must lie in (0, 1), got {level}")
-    reps = int(cfg["reps"])
-    if reps < 2:
-        raise ConfigError(f"study.reps must be at least 2, got {reps}")
-    grid, points = dict(cfg.get("grid") or {}), list(cfg.get("points") or [])
-    values = expand_grid(grid, points)
+def _settings(cfg: StudyConfig, base_dgp: Mapping[str, Any]) -> list[Setting]:
+    """Every setting of the grid (× points), each on top of ``base_dgp`` and ``cfg.dgp``."""
+    values = expand_grid(cfg.grid, cfg.points)
     # Coordinates: every key that a grid axis or a point sets.
-    coord_keys = list(grid)
-    for p in points:
+    coord_keys = list(cfg.grid)
+    for p in cfg.points:
         coord_keys += [k for k in p if k not in coord_keys]
-    settings = [make_setting(v, dgp=cfg.get("dgp"), n_firms=int(cfg.get("n_firms", 2000)),
-                             n_years=int(cfg.get("n_years", 10)), n_obs=cfg.get("n_obs"), coord_keys=coord_keys)
-                for v in values]
-    est_cfg = dict(cfg.get("estimators") or {})
-    if not est_cfg:
+    dgp = {**dict(base_dgp), **cfg.dgp}
+    return [make_setting(v, dgp=dgp, n_firms=cfg.n_firms, n_years=cfg.n_years, n_obs=cfg.n_obs,
+                         coord_keys=coord_keys) for v in values]
+
+
+def _check_range(name: str, value: Any, ok: bool, rule: str) -> None:
+    if not ok:
+        raise ConfigError(f"study.{name} must be {rule}, got {value!r}")
+
+
+def check_study_config(cfg: StudyConfig) -> None:
+    """Range checks of the typed config: replications, level, batch sizes, workers."""
+    _check_range("reps", cfg.reps, cfg.reps >= 2, "at least 2")
+    _check_range("level", cfg.level, 0.0 < cfg.level < 1.0, "in (0, 1)")
+    _check_range("chunk_size", cfg.chunk_size, cfg.chunk_size is None or cfg.chunk_size >= 1, "null or at least 1")
+    _check_range("workers", cfg.workers, cfg.workers is None or cfg.workers >= 1, "null or at least 1")
+    _check_range("max_cells", cfg.max_cells, cfg.max_cells >= 1, "at least 1")
+    if not cfg.estimators:
         raise ConfigError("study.estimators is empty")
-    estimators = tuple(make_estimator(n, s, level) for n, s in est_cfg.items())
+
+
+def build_study(cfg: StudyConfig | Mapping[str, Any], base_dgp: Mapping[str, Any] | None = None) -> Study:
+    """The :class:`Study` of a ``study`` config (see the module docstring); ``base_dgp``:
+    FirmPanelParams overrides under the study's own ``dgp`` (``data.dgp``,
+    :func:`tradeq.montecarlo.spec.study_spec`)."""
+    cfg = study_config(cfg)
+    check_study_config(cfg)
+    settings = _settings(cfg, base_dgp or {})
+    estimators = tuple(make_estimator(n, s, cfg.level) for n, s in cfg.estimators.items())
     labels = [lab for e in estimators for lab in e.labels]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"estimator labels repeat: {labels}")
@@ -212,9 +199,8 @@ def build_study(cfg: Mapping[str, Any]) -> Study:
     for s in settings:
         for e in estimators:
             e.check(s.params)
-    return Study(name=str(cfg.get("name", "study")), settings=tuple(settings), estimators=estimators, reps=reps,
-                 level=level, valid=cfg.get("valid"), valid_by=str(cfg.get("valid_by", "error")),
-                 plots=tuple(dict(p) for p in (cfg.get("plots") or [])))
+    return Study(name=cfg.name, settings=tuple(settings), estimators=estimators, reps=cfg.reps, level=cfg.level,
+                 valid=cfg.valid, valid_by=cfg.valid_by, plots=tuple(dict(p) for p in cfg.plots))
 
 
 def assumptions_hold(study: Study, setting: Setting, label: str) -> bool | None:

@@ -18,8 +18,17 @@ import pandas as pd
 import pytest
 
 from tradeq.dgp import FirmPanelParams, paper_group_params, simulate_firm_panel, simulate_grid
-from tradeq.dgp.firm_panel import CONTROLS, PROVINCES, REGIONS, group_labels
-from tradeq.dgp.keys import base_key, draw_streams
+from tradeq.dgp.firm_panel import (
+    CONTROLS,
+    PROVINCES,
+    REGIONS,
+    STREAMS,
+    group_labels,
+    make_truth,
+    stream_layout,
+    unused_streams,
+)
+from tradeq.dgp.keys import base_key, derive_key, draw_streams
 
 pf = pytest.importorskip("pyfixest")
 
@@ -269,13 +278,14 @@ def test_fe_recovers_truth_and_pooled_ols_is_biased(moderate):
 
 
 def test_truth_record(tiny):
-    _, truth = tiny
+    df, truth = tiny
     assert truth.b1 == 0.0534 and truth.b2 == -0.0066
     assert truth.turning_point == pytest.approx(0.0534 / (2 * 0.0066))
     assert truth.controls == {"scale": 0.0169, "age": 0.0039, "roa": 0.0211,
                               "rdebt": 0.0008, "fic": 0.0202}
     assert truth.error == "iid" and truth.groups is None and truth.mediation is None
     assert truth.params == FirmPanelParams()
+    assert make_truth(truth.params, df, 6, 11) == truth
 
 
 # ----------------------------------------------------------------------------- errors
@@ -494,3 +504,52 @@ def test_params_from_dict_and_errors():
     cfg = FirmPanelParams.from_dict({**paper_group_params("region")})
     assert cfg.group_b1 == (0.0552, 0.1017, 0.1660) and isinstance(cfg.group_b2, tuple)
     assert REGIONS == ("East", "Central", "West")
+
+
+# ----------------------------------------------------------------------------- stream table
+
+# The stream's slot order, as every simulated number so far was drawn: a slot's draws depend
+# on the slots before it, so this list may only grow at its end.
+STREAM_ORDER = ["province", "soe", "intensity", "spell_centre", "spell_length", "age", "firm_effect", "year_effect",
+                "market_common", "market_province", "market_within", "controls_firm", "controls_within", "error",
+                "province_year_shock", "mediator_province", "mediator_firm", "mediator_level"]
+
+
+def test_stream_table_order_is_append_only():
+    assert list(STREAMS)[:len(STREAM_ORDER)] == STREAM_ORDER
+    for name, slot in STREAMS.items():
+        assert slot.dist in ("uniform", "normal") and slot.dtype in ("float32", "float64") and slot.why, name
+        assert slot.dist == "normal" or slot.dtype == "float64", name
+
+
+def test_layout_follows_the_table():
+    layout = stream_layout(7, 4)
+    assert layout["controls_within"] == ((4, 4, 7), "normal", "float32")
+    assert layout["market_within"] == ((31, 5), "normal", "float64")
+    draws = draw_streams(derive_key(base_key(2), "firm_panel"), layout)
+    for name, slot in STREAMS.items():
+        assert draws[name].dtype == slot.dtype and draws[name].shape == layout[name][0], name
+
+
+@pytest.mark.parametrize("params", [FirmPanelParams(), FirmPanelParams(error="province_year", mediator="province"),
+                                    FirmPanelParams(mediator="firm")])
+def test_unused_slots_are_exactly_those_the_structure_never_reads(params):
+    """The province-year shock is drawn only for province-year errors, the mediator's slots
+    only for its level; the panel is simulated with the rest skipped."""
+    unused = set(unused_streams(params))
+    assert unused <= set(STREAMS)
+    assert ("province_year_shock" in unused) == (params.error != "province_year")
+    assert {"mediator_firm", "mediator_province", "mediator_level"} & set(STREAMS) - unused == (
+        set() if params.mediator == "none" else {"mediator_level", f"mediator_{params.mediator}"})
+    simulate_grid(base_key(1), params, 50, 4)  # a slot it reads but skipped would be a KeyError here
+
+
+@pytest.mark.parametrize("params", [FirmPanelParams(mediator="firm"),
+                                    FirmPanelParams(error="ar1", **paper_group_params("region"))])
+def test_single_precision_stays_inside_the_simulator(params):
+    """The contract: float32 only inside (probit, copula); every float the simulator returns is float64."""
+    g = simulate_grid(base_key(3), params, 60, 5)
+    kinds = {name: a.dtype for name, a in g.items()}
+    assert all(d in (jnp.float64, jnp.bool_, jnp.int32) for d in kinds.values()), kinds
+    for name in CONTROLS:
+        assert kinds[name] == jnp.float64, name

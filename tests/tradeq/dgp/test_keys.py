@@ -109,3 +109,17 @@ def test_odd_leading_axes_leave_the_last_t2_row_unused():
     assert out["x"].shape == (3, 3, 4) and out["y"].shape == (5, 2) and out["z"].shape == (1,)
     with pytest.raises(ValueError, match="at least one axis"):
         draw_streams(key, {"s": ((), "normal")})
+
+
+def test_slots_are_delivered_in_their_declared_precision():
+    key = base_key(6)
+    layout = {"u": ((5,), "uniform"), "n64": ((4, 3), "normal", "float64"), "n32": ((4, 3), "normal", "float32")}
+    out = draw_streams(key, layout)
+    assert out["u"].dtype == jnp.float64 and out["n64"].dtype == jnp.float64 and out["n32"].dtype == jnp.float32
+    # the same single-precision probit either way: widening is exact
+    np.testing.assert_array_equal(np.asarray(out["n32"]).astype(np.float64),
+                                  np.asarray(draw_streams(key, {**layout, "n32": ((4, 3), "normal")})["n32"]))
+    with pytest.raises(ValueError, match="uniform slot is delivered as float64"):
+        draw_streams(key, {"u": ((5,), "uniform", "float32")})
+    with pytest.raises(ValueError, match="not 'float16'"):
+        draw_streams(key, {"n": ((5,), "normal", "float16")})

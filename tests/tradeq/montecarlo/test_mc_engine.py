@@ -1,14 +1,18 @@
 """Replications depend only on (seed, setting, replication): not on chunking, batch size,
 the other settings or the number of replications; settings resume from their result files."""
 
+import threading
+
 import jax
 import numpy as np
 import pytest
 import xarray as xr
 from mc_shared import FE, REPS, SEED, SETTING
 
-from tradeq.dgp.firm_panel import FirmPanelParams
-from tradeq.montecarlo.engine import result_name, run_replications, run_setting, run_study
+from tradeq.dgp.firm_panel import FirmPanelParams, simulate_grid
+from tradeq.montecarlo.batching import Stopped
+from tradeq.montecarlo.engine import StudyInterrupted, result_name, run_replications, run_setting, run_study
+from tradeq.montecarlo.keys import replication_key
 from tradeq.montecarlo.studies import Setting, build_study
 from tradeq.runtime import cpu_devices
 
@@ -118,3 +122,50 @@ def test_study_order_does_not_matter(tmp_path):
     b, _ = run_study(build_study(study_cfg(grid={"n_firms": [120], "error": ["ar1", "iid"]})), 3, tmp_path / "b",
                      chunk_size=3, progress=False)
     np.testing.assert_array_equal(a.estimate.isel(setting=0), b.estimate.isel(setting=1))
+
+
+def test_progress_counts_every_replication_and_a_stop_ends_the_run(fe_batch):
+    seen = []
+    run_replications(SETTING, [FE], seed=SEED, reps=REPS, chunk_size=5, progress=seen.append)
+    assert seen == [5, 5, 2]
+    stop = threading.Event()
+
+    def stop_after_first(n):
+        seen.append(n)
+        stop.set()
+
+    seen.clear()
+    with pytest.raises(Stopped):
+        run_replications(SETTING, [FE], seed=SEED, reps=REPS, chunk_size=5, workers=1, progress=stop_after_first,
+                         stop=stop)
+    assert seen == [5]  # no batch started after the stop
+
+
+def test_kept_panels_are_the_simulators(fe_batch):
+    out = run_replications(SETTING, [FE], seed=SEED, reps=[3], chunk_size=1, keep_panels=True)
+    alone = simulate_grid(replication_key(SEED, SETTING, 3), SETTING.params, SETTING.n_firms, SETTING.n_years)
+    np.testing.assert_array_equal(out["panel"]["present"][0], alone["present"])
+    np.testing.assert_allclose(out["panel"]["quality"][0], alone["quality"], rtol=1e-12)
+    assert_same(out["est"], first(jax.tree_util.tree_map(lambda a: a[3:4], fe_batch), 1)["est"])
+
+
+def test_interrupted_study_saves_only_finished_settings(tmp_path, monkeypatch):
+    """Ctrl-C (KeyboardInterrupt in the thread waiting for the settings) while the second of
+    two settings runs: the first is saved, the second is not, and the message says so."""
+    import tradeq.montecarlo.engine as engine
+
+    study = build_study(study_cfg())
+    real = engine.run_setting
+
+    def second_is_interrupted(setting, *a, **k):
+        if setting == study.settings[1]:
+            raise KeyboardInterrupt
+        return real(setting, *a, **k)
+
+    monkeypatch.setattr(engine, "run_setting", second_is_interrupted)
+    with pytest.raises(StudyInterrupted, match="1 of 2 settings saved"):
+        run_study(study, 3, tmp_path, chunk_size=3, workers=1, progress=False)
+    assert len(list(tmp_path.glob("*.nc"))) == 1 and not list(tmp_path.glob(".*"))
+    monkeypatch.undo()
+    _, info = run_study(study, 3, tmp_path, chunk_size=3, progress=False)
+    assert [i["cached"] for i in info] == [True, False]
