@@ -30,7 +30,6 @@ from tradeq.config import value
 from tradeq.dgp.firm_panel import FirmPanelParams
 from tradeq.errors import ConfigError
 from tradeq.specs import SyntheticFirmsSpec
-from tradeq.specs.fields import schema_for
 
 from .config import StudyConfig, study_config
 from .studies import Study, build_study
@@ -95,11 +94,11 @@ def _study_sets(cfg: StudyConfig) -> dict[str, tuple[str, list]]:
 
 def base_dgp(data_cfg: Mapping[str, Any] | DictConfig | None, cfg: StudyConfig) -> dict[str, Any]:
     """The study's layer 2 (module docstring): ``data.dgp``'s overrides, checked against the study."""
-    if isinstance(data_cfg, DictConfig) and OmegaConf.get_type(data_cfg) is not schema_for(SyntheticFirmsSpec):
-        raise ConfigError("data: a study simulates its panels (data=synthetic_firms); drop the data override")
     data = _plain(data_cfg)
     if not data:
         return {}
+    if "path" in data:  # data=file (the structured type does not survive a launcher's pickling)
+        raise ConfigError("data=file: a study simulates its panels (data=synthetic_firms); drop the data override")
     defaults = SyntheticFirmsSpec()
     for key in ("n_firms", "n_years", "n_obs"):
         if key in data and data[key] != getattr(defaults, key):
