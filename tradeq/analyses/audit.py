@@ -66,8 +66,8 @@ class AuditResult:
 
 def _half_unit(text: pd.Series) -> np.ndarray:
     """Half a unit of the last printed digit of each number (0.5 for integers)."""
-    decimals = text.str.split(".").str[1].fillna("").str.len().to_numpy()
-    return 0.5 * 10.0 ** (-decimals.astype(float))
+    decimals = np.array([len(v.split(".")[1]) if "." in v else 0 for v in text.astype(str)], dtype=float)
+    return 0.5 * 10.0 ** (-decimals)
 
 
 def n_stars(p) -> np.ndarray:
