@@ -25,7 +25,7 @@ from tradeq.specs import estimate_spec  # noqa: E402
 
 EXPERIMENTS = sorted(n for n in available() if n.startswith(("clusters_", "shock_", "audit_")))
 FAST = {"clusters_table4_fma", "clusters_table4_te", "clusters_table4_ks"}
-WILD = {"clusters_table2", "clusters_central"}
+WILD = {"clusters_table2", "clusters_central", "shock_equal_slopes"}
 
 
 def _within(est: float, se: float, truth: float, k: float = 3.0) -> bool:
@@ -35,7 +35,7 @@ def _within(est: float, se: float, truth: float, k: float = 3.0) -> bool:
 def test_the_study_has_its_experiments():
     assert {"clusters_table1", "clusters_table2", "clusters_table2_regions", "clusters_table3", "clusters_central",
             "clusters_table4_fma", "clusters_table4_te", "clusters_table4_ks", "shock_table3", "audit_clusters",
-            "audit_market"} <= set(EXPERIMENTS)
+            "audit_market", "shock_equal_slopes"} <= set(EXPERIMENTS)
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -71,6 +71,12 @@ def test_every_experiment_runs_on_the_province_panel(tmp_path, name):
     elif name == "clusters_table2":
         assert est.set_index("term").loc["IC2", "truth"] != est.set_index("term").loc["IC2", "truth"]  # NaN: no truth
         assert (tmp_path / "wild.json").is_file() and (tmp_path / "cluster_influence.csv").is_file()
+    elif name == "shock_equal_slopes":
+        est = est.set_index("term")
+        for term, t in (("IC:C(period)[2001-2016]", 1.476), ("IC:C(period)[2017-2021]", 0.631)):
+            assert est.loc[term, "truth"] == t and _within(est.loc[term, "estimate"], est.loc[term, "std_error"], t)
+        h = read_json(tmp_path, "wild.json")["hypotheses"][0]
+        assert h["variance"] == "crv3" and h["conf_int"][0] < 0.631 - 1.476 < h["conf_int"][1]
     elif name == "clusters_table2_regions":
         assert read_json(tmp_path, "heterogeneity.json")["truth"] is None
 

@@ -57,15 +57,19 @@ def province_truth_terms(truth: ProvinceTruth, frame: pd.DataFrame | None = None
 
     With slopes by region or period, ``IC`` has one true value only on a sample inside one
     group (``frame``: the estimation sample, e.g. ``model.sample="region == 'Central'"``);
-    otherwise it is left out (NaN in the truth column). ``IC2`` does not enter the simulated TU
-    and has no true coefficient.
+    otherwise it is left out (NaN in the truth column); the group-specific slopes of a pooled
+    model (``IC:C(region)[East]``, ``IC:C(period)[2017-2021]``) have theirs. ``IC2`` does not
+    enter the simulated TU and has no true coefficient.
     """
     out = {str(k): float(v) for k, v in truth.controls.items()}
     if truth.ic_slopes == "common":
         out["IC"] = float(truth.ic_total["all"])
-    else:
-        group = _only(frame, "region" if truth.ic_slopes == "region" else "period")
-        if group in truth.ic_total:
-            out["IC"] = float(truth.ic_total[group])
+        return out
+    by = "region" if truth.ic_slopes == "region" else "period"
+    group = _only(frame, by)
+    if group in truth.ic_total:
+        out["IC"] = float(truth.ic_total[group])
+    # the pooled model with group-specific slopes, IC:C(region)[East] or IC:C(period)[2017-2021]
+    out.update({f"IC:C({by})[{g}]": float(v) for g, v in truth.ic_total.items()})
     return out
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ from tradeq import pipeline
 from tradeq.analyses.design_level import DesignLevel, design_level
 from tradeq.analyses.hypotheses import linear_hypothesis
 from tradeq.errors import DataError
+from tradeq.formula import split_formula
 from tradeq.models.cluster_influence import cluster_influence
 from tradeq.models.crv3 import CRV3Result, crv3_vcov
 from tradeq.models.design import Design
@@ -153,10 +155,23 @@ def _wild_utest(cd: ClusterDesign, design: Design, fit: FEFit, model, s: dict) -
 
 
 def _core_variable(model) -> str | None:
+    """``model.utest``, else the numeric variable written first on the formula's right-hand side."""
     if model.utest:
         return str(model.utest)
     numeric = pipeline.required_columns(model.formula)[1]
-    return numeric[0] if numeric else None
+    rhs = split_formula(model.formula)[0].split("~", 1)[1]
+    where = {v: (m.start() if (m := re.search(rf"(?<![\w.]){re.escape(v)}(?![\w.])", rhs)) else len(rhs)) for v in numeric}
+    return min(numeric, key=lambda v: where[v]) if numeric else None
+
+
+def _core_terms(model, terms) -> list[str]:
+    """The fit's terms of the core variable: itself, or its interactions (``IC:C(period)[2017-2021]``)."""
+    core = _core_variable(model)
+    if core is None:
+        return []
+    if core in terms:
+        return [core]
+    return [t for t in terms if re.match(rf"^{re.escape(core)}:|:{re.escape(core)}(:|$)", t)][:4]
 
 
 def _design_level(panel: Panel, design: Design, model) -> DesignLevel | None:
@@ -259,7 +274,8 @@ def notes(few: FewClusters, model) -> list[str]:
     if few.term_tests:
         out.append(_wild_note(few))
     if few.influence is not None:
-        out.append(_influence_note(few, _core_variable(model)))
+        core = _core_terms(model, list(few.influence["term"].values))
+        out.append(_influence_note(few, core[0] if core else None))
     if few.level is not None and few.level.warn:
         out.append(few.level.message)
     return out
@@ -268,14 +284,14 @@ def notes(few: FewClusters, model) -> list[str]:
 def extra_rows(few: FewClusters, model) -> dict[str, str]:
     """Table rows for the core variable: its wild p and interval, G*, the wild U test."""
     rows: dict[str, str] = {}
-    core = _core_variable(model)
-    if core in few.term_tests:
-        r = few.term_tests[core]
-        rows[f"{core}: wild p [{int(round(100 * r.level))}% CI]"] = (
-            f"{_num(r.p, '.4f')} [{_num(r.ci_lo, '.4g')}, {_num(r.ci_hi, '.4g')}]")
-    if few.influence is not None and core in few.influence["term"].values:
-        rows[f"{core}: effective clusters G*"] = (
-            f"{float(few.influence['gstar'].sel(term=core, rho=0.0)):.1f} of {few.influence.attrs['n_clusters']}")
+    for core in _core_terms(model, list(few.fit.x_names)):
+        if core in few.term_tests:
+            r = few.term_tests[core]
+            rows[f"{core}: wild p [{int(round(100 * r.level))}% CI]"] = (
+                f"{_num(r.p, '.4f')} [{_num(r.ci_lo, '.4g')}, {_num(r.ci_hi, '.4g')}]")
+        if few.influence is not None and core in few.influence["term"].values:
+            rows[f"{core}: effective clusters G*"] = (
+                f"{float(few.influence['gstar'].sel(term=core, rho=0.0)):.1f} of {few.influence.attrs['n_clusters']}")
     for h in few.hypotheses:
         r = h.result
         rows[f"H0: {h.text}: wild p [{int(round(100 * r.level))}% CI]"] = (
