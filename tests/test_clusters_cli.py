@@ -228,3 +228,16 @@ def test_crime_regional_heterogeneity_with_few_clusters(tmp_path):
     h = read_json(pooled, "wild.json")["hypotheses"][0]
     assert h["hypothesis"] == hyp and 0 < h["p"] <= 1 and h["n_clusters"] == 90
     assert f"H0: {hyp}: wild p" in md
+
+
+def test_the_province_data_source_and_its_simulator_settings(tmp_path):
+    from tradeq import pipeline
+
+    spec = estimate_spec(config("data=synthetic_provinces", "model=clusters", "data.dgp.exclude_tibet=false",
+                                "data.dgp.mediators=[FMA,TE]"))
+    assert spec.model.wild and spec.model.influence and spec.model.cluster == ("province",)
+    panel = pipeline.load_panel(spec.data, spec.seed)
+    assert panel.frame.shape[0] == 31 * 21 and {"FMA", "TE", "region", "period"} <= set(panel.frame.columns)
+    assert panel.id == "province" and panel.time == "year" and panel.truth.mediation["TE"]["a"] == 0.454
+    default = pipeline.load_panel(estimate_spec(config("data=synthetic_provinces", "model=clusters")).data, spec.seed)
+    assert default.frame["province"].nunique() == 30 and "Tibet" not in set(default.frame["province"])
