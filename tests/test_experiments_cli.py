@@ -176,6 +176,6 @@ def test_experiment_on_a_user_file(tmp_path):
 def test_every_paper_table_has_an_experiment():
     from tradeq.analyses.experiments import available
 
-    tables = available()
+    tables = {name: text for name, text in available().items() if name.startswith("table")}  # the market paper's
     assert list(tables) == [f"table{n}" for n in range(4, 12)]
     assert all(text.startswith(f"Table {n}") for n, text in zip(range(4, 12), tables.values()))

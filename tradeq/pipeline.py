@@ -26,13 +26,30 @@ from tradeq.models.singletons import drop_singletons
 from tradeq.models.utest import UTestResult
 from tradeq.models.utest import from_fit as utest_from_fit
 from tradeq.panel import Panel, load_file_panel, validate_panel
-from tradeq.specs import FileSpec, SyntheticFirmsSpec
+from tradeq.specs import FileSpec, PublishedSpec, SyntheticFirmsSpec, SyntheticProvincesSpec
 
 log = logging.getLogger("tradeq")
 
 
 def _load_file(data: FileSpec, seed: int) -> Panel:
-    return load_file_panel(data.path, dict(data.rename or {}), data.id, data.time)
+    panel = load_file_panel(data.path, dict(data.rename or {}), data.id, data.time)
+    if data.province:  # province names -> codes and regions (tradeq.province_data)
+        from tradeq.province_data import with_provinces
+
+        panel = with_provinces(panel, data.province, data.exclude_tibet)
+    return panel
+
+
+def _published(data: PublishedSpec, seed: int) -> Panel:
+    from tradeq.published import load_published
+
+    return load_published(data, seed)
+
+
+def _simulate_provinces(data: SyntheticProvincesSpec, seed: int) -> Panel:
+    from tradeq.province_data import simulate_provinces
+
+    return simulate_provinces(data, seed)
 
 
 def _simulate_firms(data: SyntheticFirmsSpec, seed: int) -> Panel:
@@ -47,6 +64,8 @@ def _simulate_firms(data: SyntheticFirmsSpec, seed: int) -> Panel:
 LOADERS: dict[type, Callable[[Any, int], Panel]] = {
     FileSpec: _load_file,
     SyntheticFirmsSpec: _simulate_firms,
+    SyntheticProvincesSpec: _simulate_provinces,
+    PublishedSpec: _published,
 }
 
 
@@ -193,6 +212,10 @@ def truth_by_term(truth: Any) -> dict[str, float] | None:
     """Map a simulator's truth onto formula term names (``Market``, ``I(Market ** 2)``, controls)."""
     if truth is None:
         return None
+    if hasattr(truth, "ic_total"):  # the province panel's truth (tradeq.province_data)
+        from tradeq.province_data import province_truth_terms
+
+        return province_truth_terms(truth)
     return {"Market": float(truth.b1), "I(Market ** 2)": float(truth.b2),
             **{str(k): float(v) for k, v in truth.controls.items()}}
 

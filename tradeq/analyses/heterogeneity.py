@@ -28,7 +28,9 @@
    applies (``group_levels``).
 
    H0: b1_1 = … = b1_G and b2_1 = … = b2_G, i.e. R·β = 0 with the q = 2(G − 1) rows
-   ``b1_g − b1_1``, ``b2_g − b2_1``. With the fit's clustered covariance V
+   ``b1_g − b1_1``, ``b2_g − b2_1``. With a linear core variable (``model.quadratic=false``, the
+   cluster papers' regions and periods) the pooled model has group-specific x (and levels) only
+   and H0 is equal slopes, the q = G − 1 rows ``b1_g − b1_1``. With the fit's clustered covariance V
    (:func:`tradeq.models.wald.wald_test`),
 
        W = (Rβ)'(R V R')⁺(Rβ),    F = W / m  ~  F(m, G_c − 1),    m = rank(R V R'),
@@ -98,12 +100,15 @@ log = logging.getLogger("tradeq")
 
 
 def pooled_interaction(panel: Panel, split: Split, outcome: str, x: str, controls, fe, vcov, cluster,
-                       level: float) -> Fitted:
-    """Fit the pooled model with group-specific b1, b2 and group main effects (module
-    docstring) on the rows in a group; absorbed main effects drop as collinear."""
+                       level: float, quadratic: bool = True) -> Fitted:
+    """Fit the pooled model with group-specific b1, b2 (b1 alone when not ``quadratic``) and
+    group main effects (module docstring) on the rows in a group; absorbed main effects drop
+    as collinear."""
     G = len(split.labels)
     frame = panel.frame.loc[split.codes >= 0].copy()
     cols = pooled_columns(x, frame[x].to_numpy(dtype=float), split.codes[split.codes >= 0], G)
+    if not quadratic:
+        cols = {c: v for c, v in cols.items() if c not in interaction_names(x, G)[1]}
     clash = [c for c in cols if c in frame.columns]
     if clash:
         raise DataError(f"data {panel.source!r}: column(s) {clash} clash with the pooled interaction model's "
@@ -123,12 +128,19 @@ def pooled_interaction(panel: Panel, split: Split, outcome: str, x: str, control
     return fitted
 
 
-def equality_tests(fitted: Fitted, x: str, G: int) -> dict:
-    """Joint and separate Wald tests that every group's b1 (and b2) equals group 1's."""
+def equality_tests(fitted: Fitted, x: str, G: int, quadratic: bool = True) -> dict:
+    """Joint and separate Wald tests that every group's b1 (and b2) equals group 1's; without
+    the square, the equal-slopes test (``joint`` is then the test of b1 alone)."""
     fit = fitted.fit
     names = list(fit.x_names)
-    R1, R2 = equality_restrictions(names, x, G)
     lin, sq = interaction_names(x, G)
+    if not quadratic:
+        # the same rows as equality_restrictions, over the linear interactions only
+        R1, _ = equality_restrictions([*names, *(c for c in sq if c not in names)], x, G)
+        test = wald_test(fit.coef, fit.vcov, R1[:, : len(names)], df=fit.df_t)
+        return {"joint": test, "b1": test, "b2": None, "pooled_b1": [float(fit.coef[names.index(c)]) for c in lin],
+                "pooled_b2": None, "vcov": fit.vcov_type, "clusters": dict(zip(fit.cluster_names, fit.n_clusters))}
+    R1, R2 = equality_restrictions(names, x, G)
     out = {
         "joint": wald_test(fit.coef, fit.vcov, np.vstack([R1, R2]), df=fit.df_t),
         "b1": wald_test(fit.coef, fit.vcov, R1, df=fit.df_t),
@@ -146,6 +158,10 @@ def equality_note(tests: dict, x: str) -> str:
     j = tests["joint"]
     rank = "" if j["rank"] == j["q"] else (f" (rank {j['rank']} of the {j['q']} restrictions: the clustered variance "
                                            "identifies no more)")
+    if tests["b2"] is None:
+        return (f"Equal slopes across groups (pooled model, group-specific {x} and group levels, common controls and "
+                f"FE): Wald F({j['df1']}, {j['df2']:.0f}) = {j['F']:.3f}, p = {j['p_F']:.4g}; "
+                f"χ²({j['df1']}) = {j['wald']:.3f}, p = {j['p_chi2']:.4g}{rank}.")
     return (
         f"Equal curves across groups (pooled model, group-specific {x} and {x}² and group levels, common controls "
         f"and FE): Wald F({j['df1']}, {j['df2']:.0f}) = {j['F']:.3f}, p = {j['p_F']:.4g}; "
@@ -160,9 +176,12 @@ def equality_note(tests: dict, x: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def _truth_groups(truth, labels) -> dict | None:
-    """The simulation's per-group truth when its groups are the split's groups (by label)."""
+def _truth_groups(truth, labels, x: str) -> dict | None:
+    """The simulation's per-group truth when its groups are the split's groups (by label); a
+    province panel's truth is the slope of IC by region or period."""
     groups = getattr(truth, "groups", None) if truth is not None else None
+    if truth is not None and hasattr(truth, "ic_total"):
+        groups = {g: {"b1": v} for g, v in truth.ic_total.items()} if x == "IC" else None
     if not groups or not set(labels) <= set(groups):
         return None
     return {lab: groups[lab] for lab in labels}
@@ -318,8 +337,10 @@ def table_columns(labels, fits, utests, bayes, truth_groups, truth, s: Settings)
         base = truth_terms(truth) or {}
         for lab in labels:
             t = truth_groups[lab]
-            values = {s.x: t["b1"], square_term(s.x): t["b2"], **{c: base[c] for c in s.controls if c in base}}
-            columns.append(values_column(values, f"{lab} (truth)", extra={"Turning point": fmt(t["turning_point"], 3)}))
+            curve = {s.x: t["b1"], **({square_term(s.x): t["b2"]} if "b2" in t else {})}
+            values = {**curve, **{c: base[c] for c in s.controls if c in base}}
+            extra = {"Turning point": fmt(t["turning_point"], 3)} if "turning_point" in t else {}
+            columns.append(values_column(values, f"{lab} (truth)", extra=extra))
     return columns
 
 
@@ -336,7 +357,7 @@ def table_notes(tests, levels: dict, bayes, truth_groups, x: str) -> list[str]:
         if caution:
             notes.append(caution)
     if truth_groups is not None:
-        notes.append("Truth: the simulation's group-specific b1, b2 and the common control slopes.")
+        notes.append(f"Truth: the simulation's group-specific coefficients of {x} and the common control slopes.")
     return notes
 
 
@@ -391,12 +412,10 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
     with timings("fit"):
         fits, utests = split_fits(panel, split, s)
     with timings("wald"):
-        tests = pooled = None
-        if s.quadratic:
-            pooled = pooled_interaction(panel, split, s.y, s.x, s.controls, s.fe, s.vcov, s.cluster, s.level)
-            tests = equality_tests(pooled, s.x, len(labels))
-        levels = group_levels(panel.frame, split, s.fe, None if pooled is None else pooled.fit)
-    truth_groups = _truth_groups(panel.truth, labels)
+        pooled = pooled_interaction(panel, split, s.y, s.x, s.controls, s.fe, s.vcov, s.cluster, s.level, s.quadratic)
+        tests = equality_tests(pooled, s.x, len(labels), s.quadratic)
+        levels = group_levels(panel.frame, split, s.fe, pooled.fit)
+    truth_groups = _truth_groups(panel.truth, labels, s.x)
     bayes = posterior = None
     if str(value(cfg.inference.kind)) in ("bayes", "both") and s.quadratic:
         with timings("bayes"):

@@ -100,6 +100,7 @@ class MediationModel:
     mediator_cluster: tuple[str, ...] = ()
     quadratic: bool = False
     lag: int = 0
+    mediator_fe: tuple[str, ...] | None = None  # the mediator equation's own FE (None: fe)
 
     def __post_init__(self) -> None:
         roles = {"treatment": self.treatment, "mediator": self.mediator, "outcome": self.outcome}
@@ -115,6 +116,11 @@ class MediationModel:
         return f"L{self.lag}_{self.treatment}" if self.lag else self.treatment
 
     @property
+    def m_fe(self) -> tuple[str, ...]:
+        """The mediator equation's fixed effects."""
+        return tuple(self.fe) if self.mediator_fe is None else tuple(self.mediator_fe)
+
+    @property
     def boot_unit(self) -> str | None:
         """The resampled unit: the mediator's cluster, else the outcome's, else rows (None)."""
         if self.mediator_cluster:
@@ -128,7 +134,7 @@ class MediationModel:
         fe = tuple(self.fe)
         return {
             "total": Spec(self.outcome, (x, *sq, *W), fe, self.vcov, self.cluster),
-            "mediator": Spec(self.mediator, (x, *W), fe, self.vcov, self.mediator_cluster or self.cluster),
+            "mediator": Spec(self.mediator, (x, *W), self.m_fe, self.vcov, self.mediator_cluster or self.cluster),
             "outcome": Spec(self.outcome, (x, *sq, self.mediator, *W), fe, self.vcov, self.cluster),
         }
 
@@ -156,7 +162,7 @@ def mediation_sample(panel: Panel, model: MediationModel) -> Panel:
     every variable of the three equations, the FEs and the cluster columns are present, so
     that the equations share one sample."""
     frame = panel.frame
-    need = [model.outcome, model.treatment, model.mediator, *model.controls, *model.fe,
+    need = [model.outcome, model.treatment, model.mediator, *model.controls, *model.fe, *model.m_fe,
             *model.cluster, *model.mediator_cluster, *(k for k in (panel.id, panel.time) if k)]
     missing = [c for c in dict.fromkeys(need) if c not in frame.columns]
     if missing:
@@ -169,7 +175,7 @@ def mediation_sample(panel: Panel, model: MediationModel) -> Panel:
         raise ConfigError("model.lag needs the panel keys: set data.id=<unit column> and data.time=<year column>")
     if model.lag:
         frame[model.x] = panel_lag(frame, model.treatment, model.lag, panel.id, panel.time)
-    used = list(dict.fromkeys([model.outcome, model.x, model.mediator, *model.controls, *model.fe,
+    used = list(dict.fromkeys([model.outcome, model.x, model.mediator, *model.controls, *model.fe, *model.m_fe,
                                *model.cluster, *model.mediator_cluster]))
     keep = frame[used].notna().all(axis=1)
     if not keep.any():
@@ -267,6 +273,10 @@ def _bootstrap(sample: Panel, model: MediationModel, arrays: dict, n_boot: int, 
         if inner and inner != unit and not _nested(frame, inner, unit):
             log.warning("%s is not nested in %s: resampling %s splits some %s across resamples",
                         inner, unit, unit, inner)
+    if model.m_fe != tuple(model.fe):  # the mediator equation has its own FE (tradeq.analyses.mediation_fe)
+        from tradeq.analyses.mediation_fe import bootstrap_with_mediator_fe
+
+        return bootstrap_with_mediator_fe(frame, raw, model.fe, model.m_fe, labels, n_boot=n_boot, key=int(seed))
     return bootstrap_indirect(
         dm["x"], dm["m"], dm["y"], labels, controls=dm["W"] if dm["W"].shape[1] else None,
         x2=dm["x2"], x_raw=raw["x"], add_intercept=not model.fe, n_boot=int(n_boot), key=int(seed),
@@ -333,7 +343,7 @@ def _summary(model, fits, fe, boot, x_mean, n_boot, ci_method, level) -> dict:
     return {
         "outcome": model.outcome, "treatment": model.treatment, "core_variable": model.x,
         "mediator": model.mediator, "lag": model.lag, "controls": list(model.controls), "fe": list(model.fe),
-        "quadratic": model.quadratic, "x_mean": x_mean,
+        "quadratic": model.quadratic, "x_mean": x_mean, "mediator_fe": list(model.m_fe),
         "effects_at": f"average marginal effects over the sample (= at the mean of {model.x}, {x_mean:.3f})",
         **fe,
         "proportion": proportion if why is None else None, "proportion_undefined": why,
@@ -366,6 +376,7 @@ def model_from_config(model_cfg: DictConfig) -> MediationModel:
         outcome=str(model_cfg.outcome), treatment=str(model_cfg.treatment), mediator=str(model_cfg.mediator),
         controls=tuple(str(c) for c in model_cfg.controls), fe=tuple(fe), vcov=vcov, cluster=cluster,
         mediator_cluster=med_cluster, quadratic=bool(model_cfg.quadratic), lag=lag,
+        mediator_fe=None if getattr(model_cfg, "mediator_fe", None) is None else tuple(str(f) for f in model_cfg.mediator_fe),
     )
 
 
@@ -497,15 +508,13 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
         res = estimate_mediation(panel, model, n_boot=int(mc.n_boot), ci_method=str(value(mc.ci_method)),
                                  level=level, seed=int(cfg.seed))
     summary = res.summary
-    truth = None
-    if panel.truth is not None and getattr(panel.truth, "mediation", None) and panel.truth.mediation["name"] == model.mediator:
-        t = panel.truth.mediation
-        truth = {"a": float(t["a"]), "b": float(t["b"]), "controls": dict(panel.truth.controls)}
-        summary["truth"] = {"a": truth["a"], "b": truth["b"], "indirect": truth["a"] * truth["b"],
-                            "lag": t["lag"], "level": t["level"]}
+    truth = _truth(panel, model, summary)
 
     bayes = posterior = None
     if str(value(cfg.inference.kind)) in ("bayes", "both"):
+        if model.m_fe != tuple(model.fe):
+            raise ConfigError("model.mediator_fe: the Bayesian joint model has one set of fixed effects; "
+                              "use inference=fe with a mediator equation of its own fixed effects")
         with timings("bayes"):
             bayes, posterior = _bayes(res, cfg)
         summary["bayes"] = bayes
@@ -523,6 +532,9 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
         f"the bootstrap resamples {unit} ({summary['n_boot_clusters']:,} units, {summary['n_boot']:,} resamples).",
         f"Effects: {summary['effects_at']}; total = direct + indirect; "
         "total effect, eq. (1) is the total equation's own, outside the decomposition.",
+        *([f"The mediator equation (2) has fixed effects {', '.join(model.m_fe) or 'none'}, equations (1) and (3) "
+           f"{', '.join(model.fe) or 'none'}, as the paper writes them; with different fixed effects "
+           "total = direct + indirect need not equal eq. (1)'s own total."] if model.m_fe != tuple(model.fe) else []),
         *(f"{name}: {note}." for name, note in summary["ci_notes"].items()),
     ]
     if bayes is not None:
@@ -536,6 +548,25 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
         fits={n: f.fit for n, f in res.fits.items()}, notes=notes, report=mediation_report(summary),
         posterior=posterior,
     )
+
+
+def _truth(panel: Panel, model: MediationModel, summary: dict) -> dict | None:
+    """The simulation's a and b of this mediator (firm panel: one mediator; province panel:
+    ``truth.mediation`` by name), written into ``summary["truth"]``."""
+    t = getattr(panel.truth, "mediation", None) if panel.truth is not None else None
+    if not t:
+        return None
+    if "name" in t:  # the firm panel's one mediator
+        if t["name"] != model.mediator:
+            return None
+        extra = {"lag": t["lag"], "level": t["level"]}
+    elif model.mediator in t:  # the province panel: mediator name -> {a, b, indirect}
+        t, extra = t[model.mediator], {}
+    else:
+        return None
+    truth = {"a": float(t["a"]), "b": float(t["b"]), "controls": dict(panel.truth.controls)}
+    summary["truth"] = {"a": truth["a"], "b": truth["b"], "indirect": truth["a"] * truth["b"], **extra}
+    return truth
 
 
 def _bayes(res: MediationResult, cfg: DictConfig):

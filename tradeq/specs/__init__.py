@@ -5,7 +5,9 @@ kind in :data:`MODEL_SPECS`; the Hydra schemas are derived from the specs
 (:func:`tradeq.specs.fields.schema_for`) and registered by :func:`tradeq.config.register_configs`.
 """
 
+from tradeq.specs.audit import AuditSpec, PublishedSpec
 from tradeq.specs.data import DATA_SPECS, FileSpec, SyntheticFirmsSpec
+from tradeq.specs.data_provinces import SyntheticProvincesSpec
 from tradeq.specs.inference import InferenceSpec, PriorOptions
 from tradeq.specs.model import (
     MODEL_SPECS,
@@ -19,8 +21,13 @@ from tradeq.specs.model import (
 from tradeq.specs.output import OutputSpec
 from tradeq.specs.run import EstimateSpec, estimate_spec
 
+DATA_SPECS[SyntheticProvincesSpec.SOURCE] = SyntheticProvincesSpec
+DATA_SPECS[PublishedSpec.SOURCE] = PublishedSpec
+MODEL_SPECS[AuditSpec.KIND] = AuditSpec
+
 __all__ = [
-    "DATA_SPECS", "MODEL_SPECS", "BaselineSpec", "EstimateSpec", "FESpec", "FileSpec", "HeterogeneitySpec",
-    "InferenceSpec", "LagsSpec", "MediationSpec", "ModelSpec", "OutputSpec", "PriorOptions", "SyntheticFirmsSpec",
+    "DATA_SPECS", "MODEL_SPECS", "AuditSpec", "BaselineSpec", "EstimateSpec", "FESpec", "FileSpec", "HeterogeneitySpec",
+    "InferenceSpec", "LagsSpec", "MediationSpec", "ModelSpec", "OutputSpec", "PriorOptions", "PublishedSpec", "SyntheticFirmsSpec",
+    "SyntheticProvincesSpec",
     "estimate_spec",
 ]

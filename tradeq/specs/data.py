@@ -70,7 +70,10 @@ class SyntheticFirmsSpec:
 class FileSpec:
     """A user's panel in .csv, .parquet or .dta. ``rename`` maps the file's column names to the
     names the model uses; ``id`` and ``time`` (optional) name the panel keys: when set they are
-    checked (one row per id and time) and used (lags, panel checks)."""
+    checked (one row per id and time) and used (lags, panel checks). ``province``: a column of
+    province names (Chinese, pinyin, English) or GB/T 2260 codes, normalised on load into
+    ``province_code``, ``province`` (English) and ``region`` (:func:`tradeq.provinces.attach_provinces`;
+    the panel id defaults to ``province``); ``exclude_tibet`` drops Tibet's rows, as the papers do."""
 
     SOURCE: ClassVar[str] = "file"
     path: str | None = None
@@ -79,6 +82,8 @@ class FileSpec:
     time: str | None = None
     # An experiment sets the simulator's truth (data.dgp) for its synthetic panel; a file has none.
     dgp: Any = None
+    province: str | None = None
+    exclude_tibet: bool = True
 
     def __post_init__(self) -> None:
         if self.dgp:
@@ -90,6 +95,9 @@ class FileSpec:
             targets = list(self.rename.values())
             dup = sorted({t for t in targets if targets.count(t) > 1})
             check(not dup, "data.rename", self.rename, f"renames two columns onto {dup}")
+        if self.province is not None:
+            check(bool(str(self.province).strip()), "data.province", self.province,
+                  "must name the column of province names, e.g. data.province=province")
 
 
 DATA_SPECS = {cls.SOURCE: cls for cls in (SyntheticFirmsSpec, FileSpec)}

@@ -27,6 +27,7 @@ class Vcov(enum.StrEnum):
     hc1 = "hc1"
     cluster = "cluster"
     twoway = "twoway"
+    crv3 = "crv3"  # model=fe only: the leave-one-cluster-out jackknife (tradeq.specs.inference_clusters)
 
 
 class InferenceKind(enum.StrEnum):

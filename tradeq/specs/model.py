@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from tradeq.errors import ConfigError
 from tradeq.specs.fields import CIMethod, LagControls, Tail, Vcov, check, check_range
+from tradeq.specs.inference_clusters import Estimator, WildNull, WildPType, WildWeights, check_fe_inference
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,11 @@ class ModelSpec:
 class FESpec(ModelSpec):
     """One fixest-style formula: ``formula = "y ~ x1 + I(x1**2) + x2 | fe1 + fe2"``.
 
-    ``vcov``: iid, hc1, cluster (one column in ``cluster``; default the first FE, as fixest)
-    or twoway (two columns). ``utest``: the core variable whose linear and squared terms the
-    Lind–Mehlum test uses; ``utest_interval`` overrides its default interval [min, max].
+    ``vcov``: iid, hc1, cluster (one column in ``cluster``; default the first FE, as fixest),
+    twoway (two columns) or crv3 (the jackknife, one column). ``utest``: the core variable whose
+    linear and squared terms the Lind–Mehlum test uses; ``utest_interval`` overrides its default
+    interval [min, max]. The few-cluster settings (``wild``, ``wild_*``, ``hypothesis``,
+    ``influence``), ``estimator`` and ``sample``: :mod:`tradeq.specs.inference_clusters`.
     """
 
     KIND: ClassVar[str] = "fe"
@@ -48,6 +51,15 @@ class FESpec(ModelSpec):
     cluster: tuple[str, ...] = ()
     utest: str | None = None
     utest_interval: tuple[float, ...] | None = None
+    estimator: Estimator = Estimator.fe
+    wild: bool = False
+    wild_weights: WildWeights = WildWeights.rademacher
+    wild_reps: int = 9999
+    wild_null: WildNull = WildNull.restricted
+    wild_ptype: WildPType = WildPType.symmetric
+    hypothesis: tuple[str, ...] = ()
+    influence: bool = False
+    sample: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -58,6 +70,7 @@ class FESpec(ModelSpec):
             iv = self.utest_interval
             check(len(iv) == 2 and float(iv[0]) < float(iv[1]), "model.utest_interval", list(iv),
                   "must be [low, high] with low < high")
+        check_fe_inference(self)
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,7 @@ class VariablesSpec(ModelSpec):
         for key in self.REQUIRED:
             check(bool(getattr(self, key)), f"model.{key}", getattr(self, key),
                   f"model.kind={self.KIND} needs model.{key}=<column>")
+        check(self.vcov != Vcov.crv3, "model.vcov", self.vcov, f"crv3 is a variance of model=fe, not of model.kind={self.KIND}")
         _check_vcov(self.vcov, self.cluster)
 
 
@@ -130,7 +144,9 @@ class SplitSettings(VariablesSpec):
 @dataclass(frozen=True)
 class MediationSpec(SplitSettings):
     """Tables 6–7: the three-equation mediation model with fixed effects; the mediator equation's
-    errors cluster by ``mediator_cluster``; ``n_boot`` cluster-bootstrap resamples."""
+    errors cluster by ``mediator_cluster``; ``n_boot`` cluster-bootstrap resamples;
+    ``mediator_fe``: the mediator equation's own fixed effects (None: ``fe``; the cluster papers'
+    eq. 3 has province effects only, ``[province]``)."""
 
     KIND: ClassVar[str] = "mediation"
     REQUIRED: ClassVar[tuple[str, ...]] = ("outcome", "treatment", "mediator")
@@ -141,6 +157,7 @@ class MediationSpec(SplitSettings):
     lag: int = 0
     n_boot: int = 2000
     ci_method: CIMethod = CIMethod.bca
+    mediator_fe: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -170,9 +187,9 @@ def _check_vcov(vcov: Vcov, cluster: tuple[str, ...]) -> None:
     if vcov == Vcov.twoway:
         check(len(cluster) == 2, "model.cluster", list(cluster),
               "model.vcov=twoway needs two columns, e.g. model.cluster=[firm,year]")
-    elif vcov == Vcov.cluster:
+    elif vcov in (Vcov.cluster, Vcov.crv3):
         check(len(cluster) <= 1, "model.cluster", list(cluster),
-              "model.vcov=cluster takes one column; use model.vcov=twoway for two")
+              f"model.vcov={vcov} takes one column; use model.vcov=twoway for two")
 
 
 #: The analyses' specs by kind (the registry of tradeq.analyses maps the same kinds to code).
