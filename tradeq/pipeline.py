@@ -26,7 +26,9 @@ from tradeq.models.singletons import drop_singletons
 from tradeq.models.utest import UTestResult
 from tradeq.models.utest import from_fit as utest_from_fit
 from tradeq.panel import Panel, load_file_panel, validate_panel
+from tradeq.raw.loader import load_raw_panel
 from tradeq.specs import FileSpec, SyntheticFirmsSpec
+from tradeq.specs.data_raw import RawSpec
 
 log = logging.getLogger("tradeq")
 
@@ -47,6 +49,7 @@ def _simulate_firms(data: SyntheticFirmsSpec, seed: int) -> Panel:
 LOADERS: dict[type, Callable[[Any, int], Panel]] = {
     FileSpec: _load_file,
     SyntheticFirmsSpec: _simulate_firms,
+    RawSpec: load_raw_panel,
 }
 
 

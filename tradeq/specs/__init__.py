@@ -6,6 +6,7 @@ kind in :data:`MODEL_SPECS`; the Hydra schemas are derived from the specs
 """
 
 from tradeq.specs.data import DATA_SPECS, FileSpec, SyntheticFirmsSpec
+from tradeq.specs.data_raw import RawSpec
 from tradeq.specs.inference import InferenceSpec, PriorOptions
 from tradeq.specs.model import (
     MODEL_SPECS,
@@ -18,6 +19,8 @@ from tradeq.specs.model import (
 )
 from tradeq.specs.output import OutputSpec
 from tradeq.specs.run import EstimateSpec, estimate_spec
+
+DATA_SPECS[RawSpec.SOURCE] = RawSpec  # data=raw (tradeq.specs.data_raw)
 
 __all__ = [
     "DATA_SPECS", "MODEL_SPECS", "BaselineSpec", "EstimateSpec", "FESpec", "FileSpec", "HeterogeneitySpec",
