@@ -155,3 +155,27 @@ def _existing(key: str, path: str) -> Path:
     check(p.is_file(), key, path, "file not found" + (f" (relative to {Path.cwd()})" if not p.is_absolute() else ""))
     check(p.suffix.lower() in _SUFFIXES, key, path, "must be a .parquet or .csv file")
     return p
+
+
+RAW_FORMATS = ("parquet", "csv")
+
+
+@dataclass(frozen=True)
+class RawInputsSpec:
+    """``python simulate.py raw=customs``: write the simulated raw inputs of ``data=raw`` as files
+    (``format``: parquet or csv) with ``FORMATS.md`` (their columns) and the truth; ``raw=none``
+    (the default) leaves simulate.py to its panels and studies."""
+
+    name: str = "none"
+    n_records: int = 200_000
+    format: str = "parquet"
+    dgp: RawStudyParams = field(default_factory=RawStudyParams)
+
+    def __post_init__(self) -> None:
+        check(self.name in ("none", "customs"), "raw.name", self.name, "must be none or customs")
+        check(self.format in RAW_FORMATS, "raw.format", self.format, f"must be one of {', '.join(RAW_FORMATS)}")
+        check_range("raw.n_records", self.n_records, 1000, integer=True)
+        try:
+            self.dgp.validate()
+        except ValueError as err:
+            raise ConfigError(f"raw.dgp: {err}") from None
