@@ -13,6 +13,7 @@ kind               what                                                   paper
 ``lags``           lags 1–3 of the core variable, current/lagged controls Table 5
 ``mediation``      three-equation FE mediation, Sobel/bootstrap/Bayes     Tables 6–7
 ``heterogeneity``  split samples, interaction Wald test, partial pooling  Tables 8–11
+``info_spillover`` peer scale and diversity, mechanisms, splits (SPEC 1b)  spillover
 =================  =====================================================  ===========
 
 The paper's tables are Hydra experiments over these analyses (``conf/experiment/tableN.yaml``,
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tradeq.analyses import baseline, fe, heterogeneity, lags, mediation
+from tradeq.analyses import baseline, fe, heterogeneity, info_spillover, lags, mediation
 from tradeq.analyses.common import AnalysisResult, analysis_record, apply_tail, tail_note
 from tradeq.panel import Panel
 from tradeq.report.writer import Report
@@ -78,4 +79,5 @@ ANALYSES: dict[str, Analysis] = {
     "lags": Analysis(lags.estimate, lags.report),
     "mediation": _columns_analysis(mediation.run),
     "heterogeneity": _columns_analysis(heterogeneity.run),
+    "info_spillover": Analysis(info_spillover.estimate, info_spillover.report),
 }

@@ -163,6 +163,46 @@ class RawStudyTruth:
     own_cell_share: float = 0.0
     params: RawStudyParams = field(default_factory=RawStudyParams)
 
+    def spillover_terms(self, names: dict[str, str], centre: dict[str, float], group: tuple | None = None,
+                        size_cut: float | None = None) -> dict[str, float]:
+        """The truth of a regression on the pipeline's measures, by panel column.
+
+        ``names``: role -> column for the roles ``scale``, ``diversity``, ``density``,
+        ``scale_x_density``, ``diversity_x_density`` (centred products), ``network_scale``,
+        ``network_diversity``, ``own``, ``city``, ``peer_sum``, ``diversity_per_peer``, ``n_peers``;
+        ``centre``: the centring constants of ``scale``, ``diversity``, ``density``.
+        Main effects are the average marginal effects at ``centre`` — the exact coefficients
+        once the products are centred there: b s n = b (s - s0)(n - n0) + b n0 s + b s0 n + const.
+        The alternative measures are exact reparametrisations: ln peer_sum = S + L,
+        ln diversity per peer = D - L with L = ln(n - 1), so L's coefficient is b_D - b_S
+        (defined when density plays no part: n is not a function of L alone in logs).
+        ``group``: (split, level) of a split column; a pooled column's peer coefficients are
+        undefined (NaN) when they differ by group, and so are a group's when the split is not
+        the one the data were generated with (or cuts scale elsewhere than ``size_cut``)."""
+        b = self.spillover
+        coefs = self.spillover_groups
+        if group is None:
+            bs, bd = coefs["all"] if "all" in coefs else (np.nan, np.nan)
+        elif "all" in coefs:
+            bs, bd = coefs["all"]
+        elif group[0] == self.group_by and (group[0] != "size" or size_cut == self.size_cut):
+            bs, bd = coefs.get(group[1], (np.nan, np.nan))
+        else:
+            bs, bd = np.nan, np.nan
+        s0, d0, n0 = (float(centre.get(k, 0.0)) for k in ("scale", "diversity", "density"))
+        bs, bd = bs + b["b_scale_density"] * n0, bd + b["b_diversity_density"] * n0
+        no_density = b["b_density"] == b["b_scale_density"] == b["b_diversity_density"] == 0
+        values = {
+            "scale": bs, "diversity": bd,
+            "density": b["b_density"] + b["b_scale_density"] * s0 + b["b_diversity_density"] * d0,
+            "scale_x_density": b["b_scale_density"], "diversity_x_density": b["b_diversity_density"],
+            "network_scale": b["b_network_scale"], "network_diversity": b["b_network_diversity"],
+            "own": b["b_own"], "city": b["b_city"], "peer_sum": bs, "diversity_per_peer": bd,
+            "n_peers": bd - bs if no_density else np.nan,
+        }
+        out = {names[k]: float(v) for k, v in values.items() if k in names}
+        return {"Market": self.b1, "I(Market ** 2)": self.b2, **self.controls, **out}
+
     def record(self) -> dict:
         """The truth as JSON (``truth.json``; the firm-years go to their own file)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("firm_year", "params")}

@@ -17,10 +17,12 @@ from tradeq.specs.model import (
     MediationSpec,
     ModelSpec,
 )
+from tradeq.specs.model_spillover import InfoSpilloverSpec
 from tradeq.specs.output import OutputSpec
 from tradeq.specs.run import EstimateSpec, estimate_spec
 
 DATA_SPECS[RawSpec.SOURCE] = RawSpec  # data=raw (tradeq.specs.data_raw)
+MODEL_SPECS[InfoSpilloverSpec.KIND] = InfoSpilloverSpec  # model=info_spillover (tradeq.specs.model_spillover)
 
 __all__ = [
     "DATA_SPECS", "MODEL_SPECS", "BaselineSpec", "EstimateSpec", "FESpec", "FileSpec", "HeterogeneitySpec",
