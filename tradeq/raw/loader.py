@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from tradeq.errors import ConfigError
 from tradeq.panel import Panel
 from tradeq.raw.pipeline import build_panel
 from tradeq.raw.readers import read_linkage
@@ -26,7 +27,10 @@ def load_raw_panel(data: RawSpec, seed: int) -> Panel:
     """Build (or load from ``data.cache_dir``) the panel of ``data`` (see the module docstring)."""
     truth = None
     if data.simulated:
-        study = simulate_raw_study(int(data.n_records), seed=int(seed), params=data.dgp)
+        try:
+            study = simulate_raw_study(int(data.n_records), seed=int(seed), params=data.dgp)
+        except ValueError as err:  # settings the simulation cannot honour (qualities beyond the calibration)
+            raise ConfigError(f"data.dgp: {err}") from None
         inputs, linkage, truth = (study.customs, study.register, study.prices), study.linkage, study.truth
         source = f"raw (simulated: {len(study.customs):,} customs records, seed {seed})"
     else:

@@ -8,13 +8,15 @@ latent quality on the scale of the normalised quality TQ (SPEC 2b, eq. 4)::
 
     Q_ft = b1 Market_pt + b2 Market_pt^2 + beta' X_ft                      (SPEC 1a)
          + b_scale ln peer_scale + b_diversity ln peer_diversity         (SPEC 1b)
-         + b_density ln n_exporters + b_scale_density ln peer_scale ln n_exporters
-         + b_diversity_density ln peer_diversity ln n_exporters
+         + b_density ln n_exporters + b_scale_density (ln peer_scale - s_c)(ln n_exporters - n_c)
+         + b_diversity_density (ln peer_diversity - d_c)(ln n_exporters - n_c)
          + b_network_scale ln network_scale + b_network_diversity ln network_diversity
          + b_city ln city_peer_scale + b_own ln own_diversity
          + a_f + d_t + e_ft
 
-with every regressor the one :func:`tradeq.raw.build_panel` computes from these very inputs:
+(s_c, d_c, n_c the means over the exporter firm-years, ``spillover_centre``, so that b_scale
+and b_diversity are average effects) with every regressor the one
+:func:`tradeq.raw.build_panel` computes from these very inputs:
 ``Market`` from the simulated indices (SPEC 2a; so the index carries no measurement error
 relative to the truth), the controls from the register, the peer measures from the matched,
 cleaned and collapsed customs lines. ``group_by`` makes (b_scale, b_diversity) differ by
@@ -154,6 +156,7 @@ class RawStudyTruth:
     controls: dict
     turning_point: float
     spillover: dict
+    spillover_centre: dict
     group_by: str
     spillover_groups: dict
     size_cut: float
@@ -172,7 +175,8 @@ class RawStudyTruth:
         ``network_diversity``, ``own``, ``city``, ``peer_sum``, ``diversity_per_peer``, ``n_peers``;
         ``centre``: the centring constants of ``scale``, ``diversity``, ``density``.
         Main effects are the average marginal effects at ``centre`` — the exact coefficients
-        once the products are centred there: b s n = b (s - s0)(n - n0) + b n0 s + b s0 n + const.
+        once the products are centred there: with the data's centres c,
+        b (s - c_s)(n - c_n) = b (s - s0)(n - n0) + b (n0 - c_n) s + b (s0 - c_s) n + const.
         The alternative measures are exact reparametrisations: ln peer_sum = S + L,
         ln diversity per peer = D - L with L = ln(n - 1), so L's coefficient is b_D - b_S
         (defined when density plays no part: n is not a function of L alone in logs).
@@ -189,7 +193,8 @@ class RawStudyTruth:
             bs, bd = coefs.get(group[1], (np.nan, np.nan))
         else:
             bs, bd = np.nan, np.nan
-        s0, d0, n0 = (float(centre.get(k, 0.0)) for k in ("scale", "diversity", "density"))
+        c = self.spillover_centre
+        s0, d0, n0 = (float(centre.get(k, c[k])) - c[k] for k in ("scale", "diversity", "density"))
         bs, bd = bs + b["b_scale_density"] * n0, bd + b["b_diversity_density"] * n0
         no_density = b["b_density"] == b["b_scale_density"] == b["b_diversity_density"] == 0
         values = {
@@ -239,8 +244,8 @@ def simulate_raw_study(n_records: int = 200_000, *, seed: int = 0, params: RawSt
     register = pd.concat([register, anchors.register], ignore_index=True)
     linkage = _linkage(rng, register["industry"], p.linkage_density)
     fy = calibration.measures(pd.concat([lines, anchors.lines], ignore_index=True), register, linkage)
-    fy = _latent(rng, fy, register, prices, p)
-    q_line = _line_quality(rng, lines, fy, p)
+    fy, centre = _latent(rng, fy, register, prices, p)
+    q_line = _line_quality(rng, lines, fy, centre, p)
     records = calibration.write_quality(records, lines, ctruth.lines, q_line, p.quality_scale)
     lines = calibration.clean_lines(records, ctruth.lines, register)
     anchor_records, deviation = calibration.place_anchors(anchors, lines, q_line, p.quality_scale)
@@ -248,7 +253,7 @@ def simulate_raw_study(n_records: int = 200_000, *, seed: int = 0, params: RawSt
     if deviation.max_abs >= 0.5:
         raise ValueError(f"simulated qualities reach {deviation.max_abs:.3f} from their cell mean, beyond the "
                          "calibration lines at 1/2: lower firm_sd, error_sd, line_sd or the coefficients")
-    truth = _truth(p, fy, deviation, anchors)
+    truth = _truth(p, fy, centre, deviation, anchors)
     return RawStudy(records, register, prices, linkage, truth)
 
 
@@ -271,29 +276,31 @@ def market_index(prices: pd.DataFrame) -> pd.DataFrame:
     return market.to_series().rename("Market").reset_index()
 
 
-def _latent(rng, fy: pd.DataFrame, register: pd.DataFrame, prices, p: RawStudyParams) -> pd.DataFrame:
-    """Adds ``Market``, the controls, ``group`` and the latent quality parts to the exporter firm-years."""
+def _latent(rng, fy: pd.DataFrame, register: pd.DataFrame, prices, p: RawStudyParams) -> tuple[pd.DataFrame, dict]:
+    """Adds ``Market``, the controls, ``group`` and the latent quality without the peer terms
+    (``base``) to the exporter firm-years; returns them and the interactions' centres."""
     reg = register.set_index(["firm_id", "year"])
     fy = fy.join(reg[["province", "founded", "total_assets", "liabilities", "profit", "inventory"]],
                  on=["firm_id", "year"])
     fy = fy.merge(market_index(prices), on=["year", "province"], how="left")
     fy = fy.join(firm_controls(fy))
     m = fy["Market"].to_numpy()
-    base = p.b1 * m + p.b2 * m**2
-    for c in CONTROLS:
-        base = base + getattr(p, f"beta_{c}") * fy[c].to_numpy()
+    parts = [p.b1 * m + p.b2 * m**2] + [getattr(p, f"beta_{c}") * fy[c].to_numpy() for c in CONTROLS]
+    centre = {c: float(np.nanmean(fy[c].to_numpy())) for c in ("ln_peer_scale", "ln_peer_diversity", "ln_exporters")}
     for name, cols in SPILLOVER_TERMS.items():
         if name in ("b_scale", "b_diversity") or getattr(p, name) == 0:
             continue
-        base = base + getattr(p, name) * np.prod([fy[c].to_numpy() for c in cols], axis=0)
+        x = [fy[c].to_numpy() - centre[c] if len(cols) == 2 else fy[c].to_numpy() for c in cols]
+        parts.append(getattr(p, name) * np.prod(x, axis=0))
+    base = np.sum([np.nan_to_num(x) for x in parts], axis=0)  # a missing regressor contributes nothing
     firms, f_inv = np.unique(fy["firm_id"].to_numpy(), return_inverse=True)
     years, t_inv = np.unique(fy["year"].to_numpy(), return_inverse=True)
     a = _uniform(rng, p.firm_sd, firms.size)[f_inv]
     d = p.year_sd * rng.standard_normal(years.size)[t_inv]
     e = _uniform(rng, p.error_sd, len(fy))
-    fy["base"] = np.nan_to_num(base) + a + d + e  # a missing regressor contributes nothing
+    fy["base"] = base + a + d + e
     fy["group"] = _groups(fy, p)
-    return fy
+    return fy, dict(zip(("scale", "diversity", "density"), centre.values()))
 
 
 def _groups(fy: pd.DataFrame, p: RawStudyParams) -> np.ndarray:
@@ -309,7 +316,7 @@ def _uniform(rng, sd: float, n: int) -> np.ndarray:
     return sd * np.sqrt(3.0) * rng.uniform(-1.0, 1.0, n)
 
 
-def _line_quality(rng, lines: pd.DataFrame, fy: pd.DataFrame, p: RawStudyParams) -> pd.Series:
+def _line_quality(rng, lines: pd.DataFrame, fy: pd.DataFrame, centre: dict, p: RawStudyParams) -> pd.Series:
     """Q_l for every clean line of a matched firm-year: the firm-year's base, its group's
     peer terms (a destination group by the line's destination), a firm-product deviation."""
     key = fy.set_index(["firm_id", "year"])
@@ -321,22 +328,24 @@ def _line_quality(rng, lines: pd.DataFrame, fy: pd.DataFrame, p: RawStudyParams)
     coefs = p.group_coefficients()
     b_s = np.array([coefs.get(g, (0.0, 0.0))[0] for g in group])
     b_d = np.array([coefs.get(g, (0.0, 0.0))[1] for g in group])
-    s = np.nan_to_num(key["ln_peer_scale"].reindex(at).to_numpy())
-    dv = np.nan_to_num(key["ln_peer_diversity"].reindex(at).to_numpy())
+    # centred: groups with different slopes stay level at the mean (cells mix the groups)
+    s = np.nan_to_num(key["ln_peer_scale"].reindex(at).to_numpy() - centre["scale"])
+    dv = np.nan_to_num(key["ln_peer_diversity"].reindex(at).to_numpy() - centre["diversity"])
     fp, fp_inv = np.unique(lines["firm_id"].to_numpy().astype(np.int64) * 1_000_003 + lines["product"].to_numpy(),
                            return_inverse=True)
     u = _uniform(rng, p.line_sd, fp.size)[fp_inv]
     return pd.Series(base + b_s * s + b_d * dv + u, index=lines["line"].to_numpy(), name="Q")
 
 
-def _truth(p: RawStudyParams, fy: pd.DataFrame, deviation, anchors) -> RawStudyTruth:
+def _truth(p: RawStudyParams, fy: pd.DataFrame, centre: dict, deviation, anchors) -> RawStudyTruth:
     spill = {name: float(getattr(p, name)) for name in SPILLOVER_TERMS}
     measured = deviation.firm_year.rename("quality")
     frame = fy[["firm_id", "year"]].assign(latent=fy["base"].to_numpy())
     frame = frame.join(measured, on=["firm_id", "year"])
     return RawStudyTruth(
         b1=p.b1, b2=p.b2, controls={c: float(getattr(p, f"beta_{c}")) for c in CONTROLS},
-        turning_point=-p.b1 / (2 * p.b2) if p.b2 else float("nan"), spillover=spill, group_by=p.group_by,
+        turning_point=-p.b1 / (2 * p.b2) if p.b2 else float("nan"), spillover=spill,
+        spillover_centre=centre, group_by=p.group_by,
         spillover_groups=p.group_coefficients(), size_cut=float(p.size_cut), firm_year=frame,
         n_calibration_firms=len(anchors.register), max_deviation=float(deviation.max_abs),
         own_cell_share=float(deviation.own_cell_share), params=p,
