@@ -27,6 +27,12 @@ from tradeq.raw.sigmas import bgw_table, country_key
 ANCHOR_ID0 = 9_800_000_000
 
 
+def is_calibration(firm_id) -> np.ndarray:
+    """Whether each firm id is one of the calibration exporters'."""
+    ids = np.asarray(firm_id)
+    return (ids >= ANCHOR_ID0) & (ids < ANCHOR_ID0 + 100_000_000)
+
+
 def clean_lines(records: pd.DataFrame, truth_lines: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
     """One row per line with a clean record of a register firm-year: ``line``, ``firm_id``,
     ``year``, ``product``, ``hs8``, ``destination``, ``sigma``, ``value``, ``quantity``."""

@@ -42,7 +42,8 @@ def load_raw_panel(data: RawSpec, seed: int) -> Panel:
     log.info("raw pipeline: %s firm-years%s; attrition:\n%s", f"{len(panel):,}",
              f" (from the cache {data.cache_dir})" if manifest.from_cache else "",
              manifest.attrition_table()[["step", "unit", "rows_in", "rows_out", "dropped"]].to_string(index=False))
-    files = {"panel.parquet": panel.to_parquet(index=False), "manifest.json": manifest.record(),
+    files = {"panel.parquet": panel.to_parquet(index=False),
+             "manifest.json": {**manifest.record(), "from_cache": manifest.from_cache},
              "attrition.csv": manifest.attrition_table()}
     if truth is not None:
         files["raw_truth.json"] = truth.record()
