@@ -129,3 +129,33 @@ def test_bad_raw_inputs_are_one_line_errors(tmp_path):
     assert "data.customs=" in msg and "lacks column 'hs8'" in msg and "it has ['firm_id', 'year']" in msg
     assert "data.sigma_fallback=median: must be one of hs3_median, none" in _error(["data.sigma_fallback=median"])
     assert "data.prices is not set" in _error(files[:2])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["table4", "table5"])
+def test_paper_experiments_run_on_raw_data(name, tmp_path):
+    """``experiment=tableN data=raw``: the paper's coefficients as the simulation's truth, estimated
+    through the raw pipeline (in this process, as tests/test_experiments_cli.py does)."""
+    from hydra import compose, initialize_config_dir
+
+    import estimate
+    from tradeq.config import register_configs
+    from tradeq.specs import estimate_spec
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        cfg = compose(config_name="estimate", overrides=[f"experiment={name}", "data=raw", *SIZE,
+                                                         f"data.cache_dir={tmp_path / 'cache'}"])
+    estimate.run(estimate_spec(cfg), tmp_path / "run", cfg)
+    est = pd.read_csv(tmp_path / "run" / "estimates.csv")
+    truth = json.loads((tmp_path / "run" / "raw_truth.json").read_text())
+    assert truth["b1"] == 0.0534 and truth["b2"] == -0.0066  # the experiment's data.dgp reached the simulation
+    if name == "table4":  # column (2) has every term of the simulated quality
+        full = est[est["column"] == "(2)"].set_index("term")
+        want = {"Market": truth["b1"], "I(Market ** 2)": truth["b2"], **truth["controls"]}
+        z = {t: (full.loc[t, "estimate"] - v) / full.loc[t, "std_error"] for t, v in want.items()}
+        assert all(abs(v) < 3 for v in z.values()), z
+        assert "| Truth |" in (tmp_path / "run" / "table.md").read_text()
+    else:  # lags: the sample shrinks with the lag, as the paper's Table 5
+        n = est[est["term"].str.match(r"L\d_Market$")].groupby("term")["n_obs"].first()
+        assert n["L1_Market"] > n["L2_Market"] > n["L3_Market"]
