@@ -176,6 +176,6 @@ def test_experiment_on_a_user_file(tmp_path):
 def test_every_paper_table_has_an_experiment():
     from tradeq.analyses.experiments import available
 
-    tables = available()
+    tables = {k: v for k, v in available().items() if k.startswith("table")}  # the spillover study's are spillover_*
     assert list(tables) == [f"table{n}" for n in range(4, 12)]
     assert all(text.startswith(f"Table {n}") for n, text in zip(range(4, 12), tables.values()))
