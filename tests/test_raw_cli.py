@@ -109,8 +109,8 @@ def test_simulated_files_show_the_formats_and_feed_back(first_run):
     assert "truth" not in b.columns
 
 
-def _error(args) -> str:
-    proc = run("estimate.py", ["data=raw", *args, "hydra.run.dir=/tmp/tradeq-raw-error-run"], check=False)
+def _error(args, where) -> str:
+    proc = run("estimate.py", ["data=raw", *args, f"hydra.run.dir={where / 'run'}"], check=False)
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
@@ -120,15 +120,15 @@ def _error(args) -> str:
 def test_bad_raw_inputs_are_one_line_errors(tmp_path):
     files = [f"data.customs={tmp_path / 'customs.parquet'}", f"data.register={tmp_path / 'register.parquet'}",
              f"data.prices={tmp_path / 'prices.csv'}"]
-    msg = _error(files)
+    msg = _error(files, tmp_path)
     assert "data.customs=" in msg and "file not found" in msg
     for name in ("customs.parquet", "register.parquet"):
         pd.DataFrame({"firm_id": [1], "year": [2005]}).to_parquet(tmp_path / name, index=False)
     pd.DataFrame({"year": [2005]}).to_csv(tmp_path / "prices.csv", index=False)
-    msg = _error(files)
+    msg = _error(files, tmp_path)
     assert "data.customs=" in msg and "lacks column 'hs8'" in msg and "it has ['firm_id', 'year']" in msg
-    assert "data.sigma_fallback=median: must be one of hs3_median, none" in _error(["data.sigma_fallback=median"])
-    assert "data.prices is not set" in _error(files[:2])
+    assert "data.sigma_fallback=median: must be one of hs3_median, none" in _error(["data.sigma_fallback=median"], tmp_path)
+    assert "data.prices is not set" in _error(files[:2], tmp_path)
 
 
 @pytest.mark.slow
