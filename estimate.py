@@ -36,7 +36,8 @@ def run(spec: EstimateSpec, run_dir: Path, cfg: DictConfig) -> Report:
     result = analysis.estimate(spec, panel, timings)
     report = analysis.report(result, spec)
     record = run_record(spec, panel, timings, OmegaConf.to_container(cfg, resolve=True))
-    files = run_files(report, spec.output.paren, spec.output.digits, record, OmegaConf.to_yaml(cfg, resolve=True))
+    files = run_files(report, spec.output.paren, spec.output.digits, record, OmegaConf.to_yaml(cfg, resolve=True),
+                      extra=panel.files)
     write_files(run_dir, files)
     cli.show(files["table.md"], report.console, run_dir)
     return report

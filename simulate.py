@@ -91,6 +91,13 @@ def run_study(cfg: DictConfig, run_dir: Path) -> None:
 def main(cfg: DictConfig) -> None:
     tradeq.setup_runtime()  # here too: launcher workers (joblib, submitit) import this module, not run it
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    if cfg.raw.name != "none":  # raw=customs: the raw inputs of data=raw, with their formats
+        from tradeq.raw.write import write_raw_inputs
+        from tradeq.specs.data_raw import RawInputsSpec
+
+        spec = from_node(cfg.raw, RawInputsSpec, "raw", HydraConfig.get().runtime.choices.get("raw"))
+        return write_raw_inputs(spec, int(cfg.seed), run_dir, OmegaConf.to_yaml(cfg, resolve=True),
+                                OmegaConf.to_container(cfg, resolve=True))
     if cfg.study.name != "none":
         return run_study(cfg, run_dir)
     if OmegaConf.get_type(cfg.data) is not schema_for(SyntheticFirmsSpec):

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from tradeq.montecarlo.config import StudyConfig
 from tradeq.specs.data import DATA_SPECS, paper_rows
+from tradeq.specs.data_raw import RawInputsSpec
 from tradeq.specs.fields import PanelFormat, schema_for
 from tradeq.specs.inference import InferenceSpec
 from tradeq.specs.model import MODEL_SPECS
@@ -42,12 +43,14 @@ class EstimateConfig:
 @dataclass
 class SimulateConfig:
     """``simulate.yaml``: write one synthetic panel (``format``) and its truth; with
-    ``study=<name>`` run that Monte Carlo study instead (:class:`StudyConfig`)."""
+    ``study=<name>`` run that Monte Carlo study instead (:class:`StudyConfig`); with
+    ``raw=customs`` write the simulated raw inputs of ``data=raw``."""
 
     seed: int = 20240601
     data: Any = None
     format: PanelFormat = PanelFormat.parquet
     study: StudyConfig = field(default_factory=StudyConfig)
+    raw: Any = None
 
 
 def register_configs() -> None:
@@ -61,5 +64,6 @@ def register_configs() -> None:
     for kind, spec in MODEL_SPECS.items():
         cs.store(group="model", name=f"base_{kind}", node=schema_for(spec))
     cs.store(group="inference", name="base_inference", node=schema_for(InferenceSpec))
+    cs.store(group="raw", name="base_raw_inputs", node=schema_for(RawInputsSpec))
     if not OmegaConf.has_resolver("paper_rows"):
         OmegaConf.register_new_resolver("paper_rows", lambda n_firms, n_years: paper_rows(int(n_firms), int(n_years)))

@@ -23,7 +23,8 @@ class Panel:
 
     ``labels`` maps column names to Stata variable labels when the file carried them.
     ``id`` and ``time`` name the panel keys when the data have them (``None`` for a
-    cross-section, or when the user did not declare them).
+    cross-section, or when the user did not declare them). ``files``: files the loader adds
+    to the run folder (the raw pipeline's panel and manifest), as a :class:`Report`'s.
     """
 
     frame: pd.DataFrame
@@ -32,6 +33,7 @@ class Panel:
     time: str | None = "year"
     labels: dict[str, str] = field(default_factory=dict)
     truth: Any = None
+    files: dict[str, Any] = field(default_factory=dict)
 
     def fingerprint(self) -> dict:
         """Rows, columns and a SHA-256 of the frame's contents (index excluded)."""

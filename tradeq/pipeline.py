@@ -26,7 +26,9 @@ from tradeq.models.singletons import drop_singletons
 from tradeq.models.utest import UTestResult
 from tradeq.models.utest import from_fit as utest_from_fit
 from tradeq.panel import Panel, load_file_panel, validate_panel
+from tradeq.raw.loader import load_raw_panel
 from tradeq.specs import FileSpec, PublishedSpec, SyntheticFirmsSpec, SyntheticProvincesSpec
+from tradeq.specs.data_raw import RawSpec
 
 log = logging.getLogger("tradeq")
 
@@ -66,6 +68,7 @@ LOADERS: dict[type, Callable[[Any, int], Panel]] = {
     SyntheticFirmsSpec: _simulate_firms,
     SyntheticProvincesSpec: _simulate_provinces,
     PublishedSpec: _published,
+    RawSpec: load_raw_panel,
 }
 
 

@@ -14,6 +14,7 @@ kind               what                                                   paper
 ``mediation``      three-equation FE mediation, Sobel/bootstrap/Bayes     Tables 6–7
 ``heterogeneity``  split samples, interaction Wald test, partial pooling  Tables 8–11
 ``audit``          published tables: stars, Sobel cells, conclusions      any table
+``info_spillover`` peer scale and diversity, mechanisms, splits (SPEC 1b)  spillover
 =================  =====================================================  ===========
 
 The paper's tables are Hydra experiments over these analyses (``conf/experiment/tableN.yaml``,
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tradeq.analyses import audit, baseline, fe, heterogeneity, lags, mediation
+from tradeq.analyses import audit, baseline, fe, heterogeneity, info_spillover, lags, mediation
 from tradeq.analyses.common import AnalysisResult, analysis_record, apply_tail, tail_note
 from tradeq.panel import Panel
 from tradeq.report.writer import Report
@@ -80,4 +81,5 @@ ANALYSES: dict[str, Analysis] = {
     "mediation": _columns_analysis(mediation.run),
     "heterogeneity": _columns_analysis(heterogeneity.run),
     "audit": Analysis(audit.estimate, audit.report),
+    "info_spillover": Analysis(info_spillover.estimate, info_spillover.report),
 }

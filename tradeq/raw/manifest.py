@@ -20,8 +20,9 @@ import pandas as pd
 
 from tradeq.atomic import write_json, write_with
 
-#: Bump when a step changes what it computes: old cache entries then miss.
-PIPELINE_VERSION = 1
+#: Bump when a step changes what it computes: old cache entries then miss. (2: trade-mode
+#: filter, quality by destination income, own and city-level peer measures, study columns.)
+PIPELINE_VERSION = 2
 
 
 @dataclass

@@ -10,6 +10,11 @@ the linkage matrix (:func:`~tradeq.models.measures.peers.network_exposure`).
 
 Exporter density is the number of exporters in the industry-year (the firm included);
 ``exporter_share`` divides it by the register's firms in that industry-year.
+``own_diversity`` is the firm-year's own distinct product x destination pairs (the firm's
+internal information network). With a ``city`` column in the register, the city-level
+spillover control ``city_peer_scale`` is the leave-one-out mean export value of the other
+exporters of the firm's city in the year, all industries together (one pass over the
+exporter firm-years, which are few: one row each); a missing city gives NaN.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import pandas as pd
 
 from tradeq.errors import DataError
 from tradeq.models.measures.codes import dense_codes, distinct_sorted, positions_of
-from tradeq.models.measures.peers import exporter_share, network_exposure, peer_measures
+from tradeq.models.measures.peers import exporter_share, leave_one_out_scale, network_exposure, peer_measures
 from tradeq.raw.quality_step import partition_batches
 
 
@@ -37,7 +42,7 @@ def _exporter_firm_years(con) -> tuple[list[str], list[int]]:
 def _batch(con, industries: list[str], n_dest: int):
     listed = ", ".join("'" + i.replace("'", "''") + "'" for i in industries)
     rows = con.execute(f"""
-        SELECT fy, industry_key, year, export_value FROM exp_fy WHERE industry_key IN ({listed}) ORDER BY fy
+        SELECT fy, industry_key, year, export_value, n_pairs FROM exp_fy WHERE industry_key IN ({listed}) ORDER BY fy
     """).df()
     pairs = con.execute(f"""
         SELECT fy, product_code::BIGINT * {n_dest} + dest_code AS pair_key
@@ -79,6 +84,7 @@ def peer_step(con, n_fy: int, max_rows: int, linkage=None) -> tuple[pd.DataFrame
             "fy": rows["fy"].to_numpy(), "group": group, "export_value": rows["export_value"].to_numpy(),
             "peer_sum": pm.peer_sum, "peer_scale": pm.peer_mean, "peer_diversity": pm.peer_diversity,
             "n_exporters": pm.n_exporters, "own_only_pairs": pm.own_only_pairs,
+            "own_diversity": rows["n_pairs"].to_numpy(),
         }))
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["fy", "group"])
     firms = con.execute("SELECT industry_key, year, count(*) FROM fy_dim GROUP BY ALL").fetchall()
@@ -92,5 +98,24 @@ def peer_step(con, n_fy: int, max_rows: int, linkage=None) -> tuple[pd.DataFrame
         div, _ = network_exposure(W, D.reshape(J, T))
         out["network_scale"] = scale.ravel()[out["group"].to_numpy()]
         out["network_diversity"] = div.ravel()[out["group"].to_numpy()]
+    out = out.drop(columns="group").set_index("fy")
+    city = _city_peers(con)
+    if city is not None:
+        out = out.join(city)
     stats = {"single_exporter_groups": single_groups, "no_peer_firm_years": int(out["peer_scale"].isna().sum())}
-    return out.drop(columns="group").set_index("fy"), stats
+    return out, stats
+
+
+def _city_peers(con) -> pd.DataFrame | None:
+    """``city_peer_scale`` and ``n_city_exporters`` by ``fy`` (None without a register city)."""
+    if "city" not in [r[0] for r in con.execute("DESCRIBE fy_dim").fetchall()]:
+        return None
+    rows = con.execute("""
+        SELECT e.fy, e.export_value, f.city IS NULL AS no_city,
+               (dense_rank() OVER (ORDER BY CAST(f.city AS VARCHAR), e.year) - 1)::BIGINT AS city_year
+        FROM exp_fy e JOIN fy_dim f USING (fy) ORDER BY e.fy
+    """).df()
+    n, _, mean, _ = leave_one_out_scale(rows["city_year"].to_numpy(), rows["export_value"].to_numpy())
+    no_city = rows["no_city"].to_numpy(bool)
+    return pd.DataFrame({"city_peer_scale": np.where(no_city, np.nan, mean),
+                         "n_city_exporters": np.where(no_city, np.nan, n)}, index=rows["fy"].to_numpy())

@@ -16,9 +16,17 @@ Output: one row per register firm-year with export lines that have a quality —
 ``fic = ln|SA|`` (assets / ``sa_assets_unit`` in millions, ``sa_size_cap``, ``sa_age_cap``;
 see :mod:`tradeq.models.measures.sa_index` on units), and the peer measures (SPEC 1b;
 :mod:`tradeq.raw.peers_step`): ``peer_scale`` (leave-one-out mean), ``peer_sum``,
-``peer_diversity``, ``n_exporters``, ``exporter_share``, their logs ``ln_peer_scale``,
-``ln_peer_diversity``, and with a linkage ``network_scale``, ``network_diversity``. Other
-register columns (``founded``, ``employment`` ...) are carried through.
+``peer_diversity``, ``n_exporters``, ``exporter_share``, ``own_diversity`` (the firm-year's
+own distinct product x destination pairs), with a register ``city`` the city-level control
+``city_peer_scale``, with a linkage ``network_scale``, ``network_diversity``; their logs
+``ln_peer_scale``, ``ln_peer_diversity``, ``ln_peer_sum``, ``ln_exporters`` (ln n),
+``ln_n_peers`` (ln(n - 1)), ``ln_peer_diversity_per_peer`` (ln(peer_diversity / (n - 1))),
+``ln_own_diversity``, ``ln_city_peer_scale``, ``ln_network_scale``, ``ln_network_diversity``
+(NaN where the level is not positive). For the study's splits: ``quality_high_income`` and
+``quality_low_income`` (eq. 4 over the lines to high- and to low-income destinations only,
+:mod:`tradeq.raw.classifications`), ``intensity`` (labour / capital / technology from the
+industry code) and ``industry_year`` (the cluster the peer measures vary by). Other register
+columns (``founded``, ``employment`` ...) are carried through.
 
 The relational work (cleaning, matching, collapsing, group-bys, joins) runs in DuckDB,
 which streams files and spills to disk beyond ``memory_limit``; the numerics run on NumPy
@@ -45,6 +53,7 @@ from tradeq.models.measures.export_quality import combine_firm_year
 from tradeq.models.measures.market_integration import market_integration
 from tradeq.models.measures.sa_index import fic_index
 from tradeq.raw import readers, steps
+from tradeq.raw.classifications import intensity
 from tradeq.raw.manifest import Manifest, cache_key, load_cached, write_outputs
 from tradeq.raw.peers_step import peer_step
 from tradeq.raw.quality_step import estimate_quality
@@ -52,12 +61,18 @@ from tradeq.raw.quality_step import estimate_quality
 
 @dataclass(frozen=True)
 class PanelSettings:
-    """Every choice that changes the panel (all enter the cache key)."""
+    """Every choice that changes the panel (all enter the cache key). ``trade_modes``: keep
+    only these (e.g. ``("general",)``; None keeps all); ``high_income``: the high-income
+    destinations (None: :data:`tradeq.raw.classifications.HIGH_INCOME`); ``intensity``:
+    industry code -> labour / capital / technology (None: the built-in map)."""
 
     product_digits: int = 8
     sigma: object = "bgw"
     sigma_fallback: str = "hs3_median"
     sigma_default: float | None = None
+    trade_modes: tuple[str, ...] | None = None
+    high_income: tuple[str, ...] | None = None
+    intensity: dict | None = None
     sa_assets_unit: float = 1000.0  # register units per million (thousand yuan -> million yuan)
     sa_size_cap: float = 4500.0
     sa_age_cap: float = 37.0
@@ -82,7 +97,11 @@ def _province_market(con, ddof: int) -> pd.DataFrame:
     return res.to_dataset().rename({"market": "Market"}).to_dataframe().reset_index()[["year", "province", "Market", "integ"]]
 
 
-def _controls(frame: pd.DataFrame, s: PanelSettings) -> pd.DataFrame:
+def firm_controls(frame: pd.DataFrame, s: PanelSettings | None = None) -> pd.DataFrame:
+    """The SPEC 1a controls of register firm-years (``year``, ``founded``, ``total_assets``,
+    ``liabilities``, ``profit``, ``inventory``): ``scale``, ``age``, ``roa``, ``rdebt``,
+    ``invint``, ``fic`` (module docstring), on ``frame``'s index."""
+    s = s or PanelSettings()
     assets = frame["total_assets"].to_numpy(np.float64)
     ok = np.isfinite(assets) & (assets > 0)
     age_years = (frame["year"] - frame["founded"]).to_numpy(np.float64)
@@ -104,32 +123,60 @@ def _controls(frame: pd.DataFrame, s: PanelSettings) -> pd.DataFrame:
 
 def _assemble(con, quality: dict, peers: pd.DataFrame, market: pd.DataFrame, s: PanelSettings, attrition):
     tq = combine_firm_year(quality["weighted"], quality["value"])
+    high = combine_firm_year(quality["weighted_high"], quality["value_high"])
+    low = combine_firm_year(quality["weighted"] - quality["weighted_high"], quality["value"] - quality["value_high"])
     have = np.flatnonzero(np.isfinite(tq))
     n_exp = con.execute("SELECT count(DISTINCT fy) FROM lines").fetchall()[0][0]
     attrition.add("exporter firm-years with a quality", "firm-years", n_exp, have.size)
-    con.register("quality_fy", pd.DataFrame({"fy": have, "quality": tq[have], "n_quality_lines": quality["n_lines"][have]}))
+    con.register("quality_fy", pd.DataFrame({"fy": have, "quality": tq[have], "n_quality_lines": quality["n_lines"][have],
+                                             "quality_high_income": high[have], "quality_low_income": low[have]}))
     panel = con.execute("""
         SELECT f.fy, f.firm_id, f.year, CAST(f.province AS VARCHAR) AS province, f.* EXCLUDE (fy, firm_id, year, province),
-               q.quality, q.n_quality_lines
+               q.quality, q.n_quality_lines, q.quality_high_income, q.quality_low_income
         FROM quality_fy q JOIN fy_dim f USING (fy) ORDER BY f.fy
     """).df()
     con.unregister("quality_fy")
-    panel = panel.join(_controls(panel, s))
+    panel = panel.join(firm_controls(panel, s))
     panel = panel.merge(market, on=["year", "province"], how="left")
     attrition.add("firm-years with Market (province-year in the price indices)", "firm-years",
                   len(panel), int(panel["Market"].notna().sum()), "rows without Market are kept with NaN")
     panel = panel.join(peers, on="fy")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        panel["ln_peer_scale"] = np.log(panel["peer_scale"].where(panel["peer_scale"] > 0))
-        panel["ln_peer_diversity"] = np.log(panel["peer_diversity"].where(panel["peer_diversity"] > 0))
+    panel = _study_columns(panel, s)
     drop = ["fy", "industry_key", "total_assets", "liabilities", "profit", "inventory"]
     return panel.drop(columns=[c for c in drop if c in panel.columns])
+
+
+#: The logs of the peer measures: column -> (numerator, denominator or None).
+LOG_MEASURES = {
+    "ln_peer_scale": ("peer_scale", None), "ln_peer_diversity": ("peer_diversity", None),
+    "ln_peer_sum": ("peer_sum", None), "ln_exporters": ("n_exporters", None), "ln_n_peers": ("n_peers", None),
+    "ln_peer_diversity_per_peer": ("peer_diversity", "n_peers"), "ln_own_diversity": ("own_diversity", None),
+    "ln_city_peer_scale": ("city_peer_scale", None), "ln_network_scale": ("network_scale", None),
+    "ln_network_diversity": ("network_diversity", None),
+}
+
+
+def _study_columns(panel: pd.DataFrame, s: PanelSettings) -> pd.DataFrame:
+    """Logs of the peer measures (NaN where not positive) and the study's split columns."""
+    levels = panel.assign(n_peers=panel["n_exporters"] - 1)
+    logs = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name, (num, den) in LOG_MEASURES.items():
+            if num not in levels.columns:
+                continue
+            x = levels[num].astype(np.float64) / (1.0 if den is None else levels[den].astype(np.float64))
+            logs[name] = np.log(x.where(x > 0))
+    extra = pd.DataFrame(logs, index=panel.index)
+    extra["intensity"] = intensity(panel["industry"], s.intensity)
+    extra["industry_year"] = panel["industry"].astype(str) + "-" + panel["year"].astype(str)
+    return panel.join(extra)
 
 
 def _build(con, s: PanelSettings, linkage, attrition: steps.Attrition) -> tuple[pd.DataFrame, dict]:
     clock = _Clock()
     steps.register_dimension(con, attrition)
-    sources = steps.build_lines(con, attrition, s.product_digits, s.sigma, s.sigma_fallback, s.sigma_default)
+    sources = steps.build_lines(con, attrition, s.product_digits, s.sigma, s.sigma_fallback, s.sigma_default,
+                                s.trade_modes, s.high_income)
     clock("clean, match, collapse, sigma")
     n_fy = con.execute("SELECT count(*) FROM fy_dim").fetchall()[0][0]
     quality = estimate_quality(con, attrition, n_fy, s.max_partition_rows)

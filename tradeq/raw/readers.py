@@ -105,3 +105,41 @@ def register_source(con, name: str, source, required: tuple[str, ...]) -> Source
         raise DataError(f"{name} ({where or 'frame'}) lacks column {missing[0]!r}; it has {list(columns)}")
     rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
     return SourceInfo(name, where, sha, int(rows), columns)
+
+
+def file_columns(path: str | os.PathLike) -> list[str]:
+    """The column names of a .parquet or .csv file, read from its schema or header row only."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if suffix in (".csv", ".txt", ".gz"):
+            return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except Exception as exc:  # a file that is not what its name says
+        raise DataError(f"{path}: could not read its columns ({type(exc).__name__}: {exc})") from exc
+    raise DataError(f"{path} is neither .parquet nor .csv")
+
+
+def read_linkage(path: str | os.PathLike) -> pd.DataFrame:
+    """An industry linkage matrix: first column the industry codes, then one column per code."""
+    path = Path(path)
+    try:
+        frame = (pd.read_parquet(path) if path.suffix.lower() == ".parquet"
+                 else pd.read_csv(path, dtype=str))
+    except Exception as exc:
+        raise DataError(f"linkage {path}: could not read it ({type(exc).__name__}: {exc})") from exc
+    if frame.shape[1] < 2:
+        raise DataError(f"linkage {path}: needs the industry codes in the first column and one column per industry")
+    frame = frame.set_index(frame.columns[0])
+    frame.index = frame.index.astype(str).str.strip()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if sorted(frame.index) != sorted(frame.columns):
+        extra = sorted(set(frame.index) ^ set(frame.columns))
+        raise DataError(f"linkage {path}: its rows and columns must list the same industries; they differ in {extra[:5]}")
+    values = frame.apply(pd.to_numeric, errors="coerce")
+    if values.isna().any().any() or (values < 0).any().any():
+        raise DataError(f"linkage {path}: every entry must be a non-negative number")
+    return values.loc[frame.columns]

@@ -8,6 +8,7 @@ kind in :data:`MODEL_SPECS`; the Hydra schemas are derived from the specs
 from tradeq.specs.audit import AuditSpec, PublishedSpec
 from tradeq.specs.data import DATA_SPECS, FileSpec, SyntheticFirmsSpec
 from tradeq.specs.data_provinces import SyntheticProvincesSpec
+from tradeq.specs.data_raw import RawSpec
 from tradeq.specs.inference import InferenceSpec, PriorOptions
 from tradeq.specs.model import (
     MODEL_SPECS,
@@ -18,12 +19,15 @@ from tradeq.specs.model import (
     MediationSpec,
     ModelSpec,
 )
+from tradeq.specs.model_spillover import InfoSpilloverSpec
 from tradeq.specs.output import OutputSpec
 from tradeq.specs.run import EstimateSpec, estimate_spec
 
 DATA_SPECS[SyntheticProvincesSpec.SOURCE] = SyntheticProvincesSpec
 DATA_SPECS[PublishedSpec.SOURCE] = PublishedSpec
 MODEL_SPECS[AuditSpec.KIND] = AuditSpec
+DATA_SPECS[RawSpec.SOURCE] = RawSpec  # data=raw (tradeq.specs.data_raw)
+MODEL_SPECS[InfoSpilloverSpec.KIND] = InfoSpilloverSpec  # model=info_spillover (tradeq.specs.model_spillover)
 
 __all__ = [
     "DATA_SPECS", "MODEL_SPECS", "AuditSpec", "BaselineSpec", "EstimateSpec", "FESpec", "FileSpec", "HeterogeneitySpec",
