@@ -33,13 +33,14 @@ import numpy as np
 import scipy.linalg
 
 from . import vcov as V
-from .aligned import aligned_empty
+from .aligned import aligned_empty, release_host_buffers
 from .collinear import detect_collinear, fe_reference
 from .design import Design
 from .fe_result import FEFit
 from .fe_sample import Sample, estimation_sample
 from .precision import require_x64
 from .within import FWL_MAX_SMALL_LEVELS, apply_plan, make_plan
+from .within_fwl import exact_tables, subtract_tables
 
 VCOV_TYPES = ("iid", "hc1", "cluster", "twoway")
 VCOV_ALIASES = {"hetero": "hc1", "HC1": "hc1", "crv1": "cluster", "CRV1": "cluster", "twoway_cluster": "twoway"}
@@ -62,9 +63,11 @@ def _residuals_jit(Mt, w):
 
 
 @jax.jit
-def _shifted_sums(M, shift):
+def _column_sums(M, shift):
+    # two sibling reductions of M: XLA fuses them into one pass (a shared producer M - s
+    # would be materialised as an (n, p) block)
     d = M - shift[None, :]
-    return jnp.sum(d, axis=0), jnp.sum(d * d, axis=0)
+    return jnp.sum(M, axis=0), jnp.sum(d * d, axis=0)
 
 
 class Moments(NamedTuple):
@@ -116,57 +119,66 @@ def _design_arrays(design: Design):
     return y, X, fe, cl
 
 
-def _source_block(design: Design, y: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``[y, X]`` as one aligned (n, 1 + k) block, read-only to the fit: the design's own
-    block when its y and X are views of one (tradeq.formula lays them out so), else a copy."""
+def _source_block(design: Design, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``([y, X] as one aligned (n, 1 + k) block, whether it is the design's own)``: the
+    design's block when its y and X are views of one (tradeq.formula lays them out so),
+    else a private copy."""
     block = design.extras.get("yX") if isinstance(design.extras, dict) else None
     n, k = X.shape
     if (
         isinstance(block, np.ndarray) and block.dtype == np.float64 and block.flags.c_contiguous
-        and block.shape == (n, k + 1) and block.ctypes.data % 64 == 0
+        and block.flags.writeable and block.shape == (n, k + 1) and block.ctypes.data % 64 == 0
     ):
         base, step = block.ctypes.data, block.strides[0]
         if y.ctypes.data == base and y.strides == (step,) and X.ctypes.data == base + 8 and X.strides == (step, 8):
-            return block
+            return block, True
     M = aligned_empty((n, k + 1))
     M[:, 0] = y
     M[:, 1:] = X
-    return M
+    return M, False
 
 
 def column_moments(M: np.ndarray, dropped: np.ndarray) -> Moments:
     """Centred and raw sums of squares of each column of ``M`` (n, p) over the rows not in
-    ``dropped``, in one pass: sums of ``M - s`` with ``s`` the mean of the first rows, so the
-    centred sum does not cancel when a column's mean is large next to its sd."""
+    ``dropped``, in one pass. With ``s`` the mean of the first rows, ``sum (x - s)^2 -
+    (sum x - N s)^2 / N`` does not cancel when a column's mean is large next to its sd
+    (the error of ``sum x - N s`` is ~eps N |mean|, which enters multiplied by
+    ``mean - s``)."""
     n = M.shape[0]
     shift = np.asarray(M[: min(n, 1024)].mean(axis=0))
-    s1, s2 = (np.asarray(a) for a in _shifted_sums(M, shift))
+    s1, s2 = (np.asarray(a) for a in _column_sums(M, shift))
     if dropped.size:
-        d = M[dropped] - shift
-        s1, s2 = s1 - d.sum(axis=0), s2 - (d * d).sum(axis=0)
+        rows = M[dropped]
+        s1, s2 = s1 - rows.sum(axis=0), s2 - ((rows - shift) ** 2).sum(axis=0)
     N = n - dropped.size
-    centred = np.maximum(s2 - s1 * s1 / N, 0.0)
-    raw = s2 + 2.0 * shift * s1 + N * shift * shift
+    d1 = s1 - N * shift  # sum (x - s)
+    centred = np.maximum(s2 - d1 * d1 / N, 0.0)
+    raw = s2 + 2.0 * shift * s1 - N * shift * shift
     return Moments(centred, raw)
 
 
-def _absorb(src: np.ndarray, sample: Sample, tol: float, maxiter: int, max_small_levels: int):
-    """``(Mt, method, sweeps, converged)``: the within transform of ``src`` into a new
-    writeable block whose dropped rows are zero (``src`` itself when there are no FEs)."""
+def _absorb(src: np.ndarray, in_place: bool, sample: Sample, tol: float, maxiter: int, max_small_levels: int):
+    """``(Mt, method, sweeps, converged)``: the within transform of ``src`` — written over
+    ``src`` when ``in_place``, else into a new block — with the dropped rows zero. Without
+    FEs, ``src`` itself (unchanged)."""
     if not sample.fe:
         return src, "none", 0, True
     plan = make_plan([d.codes for d in sample.fe], max_small_levels=max_small_levels,
                      counts=[d.counts for d in sample.fe])
-    out = aligned_empty(src.shape)
-    if plan.method in ("demean", "fwl"):
-        Mt, sweeps, converged = apply_plan(plan, src, out=out)
+    method, sweeps, converged = plan.method, 0, True
+    out = src if in_place else aligned_empty(src.shape)
+    if method in ("demean", "fwl"):
+        tables, codes = exact_tables(plan, src)
+        del plan
+        release_host_buffers()  # the co-occurrence counts: only the small tables are needed now
+        Mt = subtract_tables(src, tables, codes, out)
     else:
         Mt, sweeps, converged = apply_plan(plan, src, tol=tol, maxiter=maxiter)
         out[...] = Mt  # a read-only JAX buffer
         Mt = out
     if sample.dropped.size:
         Mt[sample.dropped] = 0.0
-    return Mt, plan.method, sweeps, converged
+    return Mt, method, sweeps, converged
 
 
 def _least_squares(Mt: np.ndarray, moments: Moments, names, has_fe: bool) -> LeastSquares:
@@ -222,6 +234,7 @@ def fit_fe(
     maxiter: int = 10_000,
     max_small_levels: int = FWL_MAX_SMALL_LEVELS,
     fix_psd: bool = True,
+    overwrite_design: bool = False,
 ) -> FEFit:
     """Fit ``design`` by OLS with its fixed effects absorbed; see the module docstring.
 
@@ -233,6 +246,9 @@ def fit_fe(
     ``fix_psd``: fixest's eigenvalue fix of a variance with a negative diagonal
     (:mod:`tradeq.models.vcov`); ``extras`` records the smallest eigenvalue before it and
     whether it was applied. Collinear regressors are dropped with a warning naming them.
+    ``overwrite_design``: the fit may use the design's ``[y | X]`` block as its work space
+    (``design.y``/``design.X`` are then garbage), saving an (n, 1 + k) block; for callers
+    that discard the design, as :func:`tradeq.formula.feols` does.
     """
     require_x64()
     vt = _check_vcov(vcov, design)
@@ -243,9 +259,10 @@ def fit_fe(
     if vt in ("cluster", "twoway") and min(sample.n_clusters) < 2:
         raise ValueError(f"clustered variance needs at least 2 clusters; got {sample.n_clusters}")
 
-    src = _source_block(design, y, X)
+    src, shared = _source_block(design, y, X)
     moments = column_moments(src, sample.dropped)
-    Mt, method, sweeps, converged = _absorb(src, sample, tol, maxiter, max_small_levels)
+    in_place = overwrite_design or not shared
+    Mt, method, sweeps, converged = _absorb(src, in_place, sample, tol, maxiter, max_small_levels)
     if not converged:
         warnings.warn(f"alternating projections did not converge to tol={tol} in {sweeps} sweeps", stacklevel=2)
     ls = _least_squares(Mt, moments, design.x_names, has_fe=bool(sample.fe))
@@ -256,8 +273,10 @@ def fit_fe(
     vc, vinfo = V.fe_vcov(
         vt, ls.bread, Mt, resid, dfk, n_obs=sample.n_obs, clusters=[d.codes for d in sample.cluster],
         n_clusters=sample.n_clusters, segments=[d.segments for d in sample.cluster], columns=1 + ls.kept,
-        rss=rss, overwrite=Mt is not src, fix_psd=fix_psd,
+        rss=rss, overwrite=Mt is not src or in_place, fix_psd=fix_psd,
     )
+    del Mt, resid, src
+    release_host_buffers()
     return FEFit(
         coef=np.asarray(ls.coef), vcov=np.asarray(vc), x_names=ls.names, y_name=design.y_name, vcov_type=vt,
         df_t=float(V.df_t(vt, sample.n_obs, dfk, sample.n_clusters)), n_obs=sample.n_obs, rss=rss,

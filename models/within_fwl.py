@@ -65,48 +65,61 @@ def _small_columns(counts_small: list[np.ndarray]) -> tuple[list[np.ndarray], in
     return cols, L
 
 
-def _dense_cooccurrence(big: np.ndarray, G: int, row_cols: list[np.ndarray], L: int) -> np.ndarray:
-    # Keys group * (L + 1) + column: int32 unless the dense array has 2^31 cells or more.
-    kt = np.int32 if G * (L + 1) < 2**31 else np.int64
-    base = big.astype(kt, copy=False) * kt(L + 1)
-    key = np.empty_like(base)
+def _dense_cooccurrence(big: np.ndarray, G: int, small, level_cols, L: int) -> np.ndarray:
+    """``C`` as an aligned dense (G, L + 1) float64 array (last column: reference levels).
+
+    Keys ``group * (L + 1) + column`` in int64 (bincount converts anything else to intp
+    first); temporaries are freed before the next one is made."""
+    total = None
+    for codes, lc in zip(small, level_cols):
+        key = np.multiply(big, np.int64(L + 1), dtype=np.int64)
+        key += lc[codes]
+        part = np.bincount(key, minlength=G * (L + 1))
+        del key
+        total = part if total is None else np.add(total, part, out=total)
     counts = aligned_empty((G, L + 1))
-    flat = counts.reshape(-1)
-    for i, c in enumerate(row_cols):
-        np.add(base, c, out=key, casting="unsafe")
-        if i == 0:
-            flat[...] = np.bincount(key, minlength=G * (L + 1))
-        else:
-            flat += np.bincount(key, minlength=G * (L + 1))
+    counts.reshape(-1)[...] = total
     return counts
 
 
-def _sparse_cooccurrence(big: np.ndarray, G: int, row_cols: list[np.ndarray], L: int):
+def _sparse_cooccurrence(big: np.ndarray, G: int, small, level_cols, L: int):
     """``C`` as a CSR matrix (G, L): the COO -> CSR conversion sums duplicate pairs in
     O(n + G) (a counting sort by row, then per-row sorts of a few entries)."""
     import scipy.sparse as sp
 
+    row_cols = [lc[c] for lc, c in zip(level_cols, small)]
     rows = np.concatenate([big[c < L] for c in row_cols])
     cols = np.concatenate([c[c < L] for c in row_cols])
+    del row_cols
     C = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(G, L))
     C.sum_duplicates()
     return C
 
 
-@jax.jit
-def _weighted_gram(C, w):
-    # C' diag(w) C in XLA (a NumPy/OpenBLAS product this tall spins threads)
-    return C.T @ (C * w[:, None])
+def _weighted_gram(C: np.ndarray, w: np.ndarray, block: int = 65536) -> np.ndarray:
+    """``C' diag(w) C`` for a tall (G, L + 1) ``C``, by blocks of groups: each block's ``C w``
+    stays in cache instead of a (G, L + 1) temporary."""
+    out = np.zeros((C.shape[1], C.shape[1]))
+    for s in range(0, C.shape[0], block):
+        Cb = C[s : s + block]
+        out += Cb.T @ (Cb * w[s : s + block, None])
+    return out
 
 
-def _small_gram(row_cols: list[np.ndarray], L: int) -> np.ndarray:
-    """``S'S`` (L, L): rows with column a on in one small dim and column b in another; on
-    the diagonal blocks (a dim with itself) the level counts."""
+def _small_gram(small, counts_small, level_cols, L: int) -> np.ndarray:
+    """``S'S`` (L, L): on the diagonal blocks (a dimension with itself) the level counts; off
+    them, rows with column a on in one small dimension and column b in another (a pass
+    over the rows only for pairs of small dimensions, i.e. m >= 3)."""
     out = np.zeros((L + 1, L + 1))
-    for i, a in enumerate(row_cols):
-        out[np.diag_indices(L + 1)] += np.bincount(a, minlength=L + 1)
-        for b in row_cols[i + 1 :]:
-            cross = np.bincount(a.astype(np.int64) * (L + 1) + b, minlength=(L + 1) ** 2).reshape(L + 1, L + 1)
+    diag = np.zeros(L + 1)
+    for lc, cnt in zip(level_cols, counts_small):
+        np.add.at(diag, lc, cnt)
+    out[np.diag_indices(L + 1)] = diag
+    for i in range(len(small)):
+        for j in range(i + 1, len(small)):
+            key = np.multiply(level_cols[i][small[i]], np.int64(L + 1), dtype=np.int64)
+            key += level_cols[j][small[j]]
+            cross = np.bincount(key, minlength=(L + 1) ** 2).reshape(L + 1, L + 1)
             out += cross + cross.T
     return out[:L, :L]
 
@@ -118,15 +131,14 @@ def projected_small_gram(codes, counts, inv_big):
     gram, C_dense, C_sparse)`` with ``gram = S~'S~`` (L, L) and exactly one of the two
     forms of ``C`` set.
     """
-    big, G = codes[0], int(counts[0].size)
+    big, G, small = codes[0], int(counts[0].size), list(codes[1:])
     level_cols, L = _small_columns(list(counts[1:]))
-    row_cols = [lc[c] for lc, c in zip(level_cols, codes[1:])]  # (n,) column per row, per dim
-    StS = _small_gram(row_cols, L)
+    StS = _small_gram(small, list(counts[1:]), level_cols, L)
     if G * (L + 1) <= max(FWL_DENSE_MAX_ELEMENTS, FWL_DENSE_PER_ROW * big.size):
-        C_dense = _dense_cooccurrence(big, G, row_cols, L)
-        CtC = np.asarray(_weighted_gram(C_dense, inv_big))[:L, :L]
+        C_dense = _dense_cooccurrence(big, G, small, level_cols, L)
+        CtC = _weighted_gram(C_dense, inv_big)[:L, :L]
         return level_cols, L, StS, StS - CtC, C_dense, None
-    C_sparse = _sparse_cooccurrence(big, G, row_cols, L)
+    C_sparse = _sparse_cooccurrence(big, G, small, level_cols, L)
     Cs = C_sparse.multiply(np.sqrt(inv_big)[:, None]).tocsr()
     CtC = (Cs.T @ Cs).toarray() if L else np.zeros((0, 0))
     return level_cols, L, StS, StS - CtC, None, C_sparse
@@ -212,25 +224,34 @@ def apply_fwl_jax(plan, M: jax.Array) -> jax.Array:
     return out
 
 
-def apply_exact_host(plan, M: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Exact route on the host: writes ``M~`` into ``out`` (may be ``M`` itself).
-
-    ``M``: aligned C-ordered float64 (n, p) (JAX reads it without a copy); ``out`` (n, p)
-    float64. Block by block: gather each dimension's correction into a cache-sized buffer
-    and subtract it (take(out=, mode="clip") skips take's own buffering; codes are in range
-    by construction).
-    """
+def exact_tables(plan, M: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The per-level corrections of :func:`fwl_tables` as host arrays, with the codes that
+    index them: ``M~ = M - sum_j tables[j][codes[j]]`` (dimensions without a correction
+    are left out). ``M``: aligned C-ordered float64 (n, p), read by JAX without a copy."""
     T, tables = fwl_tables_jit(plan, M)
     tabs = [np.asarray(T)] + [np.asarray(t) for t in tables]
-    codes = [np.asarray(c) for c in plan.codes[: len(tabs)]]
+    return tabs, [np.asarray(c) for c in plan.codes[: len(tabs)]]
+
+
+def subtract_tables(M: np.ndarray, tables, codes, out: np.ndarray) -> np.ndarray:
+    """``out = M - sum_j tables[j][codes[j]]`` (``out`` may be ``M``), block by block: each
+    correction is gathered into a cache-sized buffer and subtracted while the block is in
+    cache (take(out=, mode="clip") skips take's own buffering; codes are in range by
+    construction)."""
     n, p = M.shape
     buf = np.empty((min(CHUNK_ROWS, n), p))
     for s in range(0, n, CHUNK_ROWS):
         e = min(s + CHUNK_ROWS, n)
         b, o = buf[: e - s], out[s:e]
-        np.take(tabs[0], codes[0][s:e], axis=0, out=b, mode="clip")
+        np.take(tables[0], codes[0][s:e], axis=0, out=b, mode="clip")
         np.subtract(M[s:e], b, out=o)
-        for tab, c in zip(tabs[1:], codes[1:]):
+        for tab, c in zip(tables[1:], codes[1:]):
             np.take(tab, c[s:e], axis=0, out=b, mode="clip")
             np.subtract(o, b, out=o)
     return out
+
+
+def apply_exact_host(plan, M: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Exact route on the host: writes ``M~`` into ``out`` (may be ``M`` itself)."""
+    tables, codes = exact_tables(plan, M)
+    return subtract_tables(M, tables, codes, out)

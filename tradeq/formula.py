@@ -453,4 +453,5 @@ def feols(
     if vt in N_CLUSTER_DIMS and need is not None and len(clusters) != need:
         raise ValueError(f"vcov={vt!r} needs cluster= with {need} column name(s); got {clusters}")
     design = design_from_formula(data, formula, cluster=clusters)
-    return fit_fe(design, vcov=vt, tol=tol, maxiter=maxiter, max_small_levels=max_small_levels)
+    # the design is ours alone: the fit may use its [y | X] block as work space
+    return fit_fe(design, vcov=vt, tol=tol, maxiter=maxiter, max_small_levels=max_small_levels, overwrite_design=True)
