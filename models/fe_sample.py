@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .aligned import aligned_empty, as_aligned
+from .aligned import as_aligned
 from .singletons import singleton_fixed_point
 
 #: Codes larger than this many times the number of rows are renumbered first (a count
@@ -65,7 +65,8 @@ class Sample:
         return tuple(d.levels for d in self.cluster)
 
 
-def _codes(column: np.ndarray) -> np.ndarray:
+def _codes(column: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(aligned int32 codes, whether they are a private copy)."""
     c = np.asarray(column)
     if not np.issubdtype(c.dtype, np.integer):
         raise ValueError(f"FE and cluster codes must be integers; got {c.dtype}")
@@ -73,17 +74,18 @@ def _codes(column: np.ndarray) -> np.ndarray:
         if int(c.min()) < 0:
             raise ValueError("FE and cluster codes must be non-negative")
         c = np.unique(c, return_inverse=True)[1].reshape(-1)
-    return as_aligned(c, np.int32)
+    out = as_aligned(c, np.int32)
+    return out, not np.shares_memory(out, column)
 
 
-def _with_sentinel(codes: np.ndarray, counts: np.ndarray, dropped: np.ndarray | None) -> Dimension:
+def _with_sentinel(codes: np.ndarray, private: bool, counts: np.ndarray, dropped: np.ndarray | None) -> Dimension:
     levels = int(np.count_nonzero(counts))
     if dropped is None:
         return Dimension(codes, counts, levels)
-    out = aligned_empty(codes.shape, np.int32)
-    np.copyto(out, codes)
-    out[dropped] = np.int32(counts.size)
-    return Dimension(out, np.append(counts, 0), levels)
+    if not private:  # the caller's array: write the sentinel into a copy
+        codes = as_aligned(codes.copy())
+    codes[dropped] = np.int32(counts.size)
+    return Dimension(codes, np.append(counts, 0), levels)
 
 
 def estimation_sample(fe: np.ndarray, cluster: np.ndarray, *, drop_singleton_rows: bool = True) -> Sample:
@@ -94,19 +96,23 @@ def estimation_sample(fe: np.ndarray, cluster: np.ndarray, *, drop_singleton_row
     """
     n, m = fe.shape
     fe_cols = [_codes(fe[:, j]) for j in range(m)]
-    keep, counts = singleton_fixed_point(fe_cols) if (m and drop_singleton_rows) else (None, None)
-    if counts is None:
-        counts = [np.bincount(c, minlength=int(c.max()) + 1 if c.size else 0) for c in fe_cols]
+    if m and drop_singleton_rows:
+        keep, counts = singleton_fixed_point([c for c, _ in fe_cols])
+    else:
+        keep, counts = None, [np.bincount(c) if c.size else np.zeros(0, np.int64) for c, _ in fe_cols]
     dropped = None if keep is None else np.flatnonzero(~keep)
-    fe_dims = tuple(_with_sentinel(c, cnt, dropped) for c, cnt in zip(fe_cols, counts))
     cl_dims = []
     for j in range(cluster.shape[1]):
         col = np.asarray(cluster[:, j])
         same = next((i for i in range(m) if np.array_equal(col, fe[:, i])), None)
         if same is not None:
-            cl_dims.append(fe_dims[same])
+            cl_dims.append(same)
             continue
-        codes = _codes(col)
-        cnt = np.bincount(codes if keep is None else codes[keep], minlength=int(codes.max()) + 1 if codes.size else 0)
-        cl_dims.append(_with_sentinel(codes, cnt, dropped))
-    return Sample(n, np.zeros(0, np.int64) if dropped is None else dropped, fe_dims, tuple(cl_dims))
+        codes, private = _codes(col)
+        cnt = np.bincount(codes) if codes.size else np.zeros(0, np.int64)
+        if dropped is not None:
+            cnt -= np.bincount(codes[dropped], minlength=cnt.size)
+        cl_dims.append(_with_sentinel(codes, private, cnt, dropped))
+    fe_dims = tuple(_with_sentinel(c, private, cnt, dropped) for (c, private), cnt in zip(fe_cols, counts))
+    cl_dims = tuple(fe_dims[d] if isinstance(d, int) else d for d in cl_dims)
+    return Sample(n, np.zeros(0, np.int64) if dropped is None else dropped, fe_dims, cl_dims)
