@@ -54,8 +54,8 @@ def _components(a: np.ndarray, n_a: int, b: np.ndarray, n_b: int) -> int:
 def _rank_projected(codes: list[np.ndarray], counts: list[np.ndarray]) -> int:
     """``rank((I - P_b) S)`` for dense codes, the big dimension first."""
     inv_big = inverse_counts(counts[0])
-    _, L, StS, gram, _, _ = projected_small_gram([as_aligned(c, np.int32) for c in codes], counts, inv_big)
-    if L == 0:
+    K, StS, gram, _, _ = projected_small_gram([as_aligned(c, np.int32) for c in codes], counts, inv_big)
+    if K == 0:
         return 0
     d = np.diag(gram)
     live = d > FE_RANK_RTOL * np.diag(StS)

@@ -262,6 +262,7 @@ def fe_vcov(
     segments=None,
     columns=None,
     rss: float | None = None,
+    precomputed_scores: np.ndarray | None = None,
     overwrite: bool = False,
     fix_psd: bool = True,
 ) -> tuple[np.ndarray, dict]:
@@ -273,7 +274,8 @@ def fe_vcov(
     (N,). Rows outside the sample must have zero ``X`` rows; ``n_obs`` then counts the rest
     (default N). ``clusters``: 1 or 2 code arrays (N,) with ``segments`` code values each
     (default ``n_clusters``); ``n_clusters`` counts the clusters in the sample. ``rss``:
-    ``u'u`` if known. ``overwrite``: the scores may be written over ``X``. ``fix_psd``:
+    ``u'u`` if known; ``precomputed_scores``: the (N, K) ``x_i u_i`` if already formed (aligned; ``X`` is
+    then not read). ``overwrite``: the scores may be written over ``X``. ``fix_psd``:
     fixest's eigenvalue fix.
     """
     resid = np.asarray(resid)
@@ -283,7 +285,7 @@ def fe_vcov(
             rss = float(np.einsum("i,i->", resid, resid))  # no BLAS threads on a long vector
         V = np.asarray(bread) * (ssc_iid(N, df_k) * rss / (N - 1))
     else:
-        S = scores(X, resid, overwrite=overwrite)
+        S = scores(X, resid, overwrite=overwrite) if precomputed_scores is None else precomputed_scores
         meat = _meat(vcov_type, S, clusters, n_clusters if segments is None else segments)
         if columns is not None:
             meat = meat[np.ix_(columns, columns)]

@@ -34,28 +34,29 @@ class WithinPlan:
     ``method``: ``"none"`` (m = 0), ``"demean"`` (m = 1), ``"fwl"`` or ``"map"``.
     ``codes``/``inv_counts``/``n_groups``: per FE dimension, the one with most levels
     first; ``n_groups[j]`` is the number of code values (``inv_counts`` 0 for empty levels).
-    FWL only: ``small_cols[j]`` (G_j,) maps level -> column of ``S`` (``n_small`` = none:
-    reference, empty or redundant level); ``C`` (G_big, L + 1) dense co-occurrence counts
-    (the last column is not used), or their non-zero triplets
-    ``pair_group, pair_col, pair_count``; ``chol`` (L, L) lower Cholesky factor of ``S~'S~``.
+    FWL only (:mod:`tradeq.models.within_fwl`), with K the small FEs' levels in all:
+    ``Cw`` (G_big, K) dense weighted co-occurrence counts ``diag(1/n_g) D_big'S``, or their
+    non-zero triplets ``pair_group, pair_level, pair_weight``; ``kept`` (n_small,) the
+    independent columns of ``S~``; ``chol`` (n_small, n_small) lower Cholesky factor of
+    their ``S~'S~``.
     """
 
     method: str
     n_groups: tuple[int, ...]
     codes: tuple
     inv_counts: tuple
-    small_cols: tuple = ()
-    C: jax.Array | None = None
+    Cw: jax.Array | None = None
     pair_group: jax.Array | None = None
-    pair_col: jax.Array | None = None
-    pair_count: jax.Array | None = None
+    pair_level: jax.Array | None = None
+    pair_weight: jax.Array | None = None
+    kept: jax.Array | None = None
     chol: jax.Array | None = None
     n_small: int = 0
 
 
 jax.tree_util.register_dataclass(
     WithinPlan,
-    data_fields=["codes", "inv_counts", "small_cols", "C", "pair_group", "pair_col", "pair_count", "chol"],
+    data_fields=["codes", "inv_counts", "Cw", "pair_group", "pair_level", "pair_weight", "kept", "chol"],
     meta_fields=["method", "n_groups", "n_small"],
 )
 

@@ -78,7 +78,7 @@ def test_fwl_sparse_counts_equal_dense(monkeypatch):
     monkeypatch.setattr(F, "FWL_DENSE_MAX_ELEMENTS", 0)
     monkeypatch.setattr(F, "FWL_DENSE_PER_ROW", 0)
     sparse = make_plan(fe)
-    assert dense.C is not None and sparse.C is None and sparse.pair_count is not None
+    assert dense.Cw is not None and sparse.Cw is None and sparse.pair_weight is not None
     ref = dummy_residuals(M, fe)
     for plan in (dense, sparse):
         out, _, _ = apply_plan(plan, M)
