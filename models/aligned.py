@@ -45,7 +45,7 @@ def release_host_buffers() -> None:
     it past the call and drops it only from a garbage-collection callback
     (``jax._src.lib._xla_gc_callback``), so a dead (n, p) block can stay resident until the
     interpreter next collects. A young-generation collection runs the callback at once
-    and costs microseconds; the fixed-effects fit calls it when its large blocks die, which
-    keeps its peak memory to the blocks it actually holds.
+    and is cheap (it only visits the youngest objects); the fixed-effects fit calls it when
+    its large blocks die, which keeps its peak memory to the blocks it actually holds.
     """
     gc.collect(0)

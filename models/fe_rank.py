@@ -9,9 +9,8 @@ and as a check on degrees of freedom), computed without forming the (n, sum G_j)
   component carries one redundant direction: its two dimensions' dummies sum to the same
   indicator).
 * m >= 3: Frisch–Waugh–Lovell, ``rank(D) = rank(D_b) + rank((I - P_b) S)`` with ``b`` the
-  dimension with most levels and ``S`` the other dimensions' dummies, one reference level per
-  dimension dropped (it is in the span of ``D_b`` and the other levels, so the span is
-  unchanged). ``rank((I - P_b) S)`` is the rank of the small (L, L) cross-product
+  dimension with most levels and ``S`` the other dimensions' level dummies (K columns).
+  ``rank((I - P_b) S)`` is the rank of the small (K, K) cross-product
   ``S~'S~ = S'S - C' diag(1/n_g) C`` that the exact route of the within transform builds
   (:func:`tradeq.models.within_fwl.projected_small_gram`): columns whose projected sum of
   squares is below :data:`FE_RANK_RTOL` of their count are absorbed by ``D_b``; the others
@@ -41,8 +40,8 @@ from .within_plan import dense_codes, inverse_counts
 
 #: Relative tolerance for absorbed columns and for eigenvalues of the standardised S~'S~.
 FE_RANK_RTOL = 1e-9
-#: Largest L (levels of the non-largest dimensions, one reference each dropped) for the
-#: exact eigenvalue route.
+#: Largest L (levels of the non-largest dimensions, less one per dimension) for the exact
+#: eigenvalue route.
 FE_RANK_MAX_LEVELS = 2000
 
 
