@@ -237,6 +237,61 @@ def _degrees_of_freedom(vt: str, k: int, sample: Sample, design: Design):
     return dfk, nested
 
 
+class Inference(NamedTuple):
+    vcov: np.ndarray
+    rss: float
+    df_k: int
+    nested: np.ndarray | None
+    vcov_info: dict
+
+
+def _sample(design: Design, vt: str):
+    """(y, X, :class:`~tradeq.models.fe_sample.Sample`), the sample checked for the fit."""
+    y, X, fe, cl = _design_arrays(design)
+    sample = estimation_sample(fe, cl)
+    if sample.n_obs == 0:
+        raise ValueError("no observations left after dropping singletons")
+    if vt in ("cluster", "twoway") and min(sample.n_clusters) < 2:
+        raise ValueError(f"clustered variance needs at least 2 clusters; got {sample.n_clusters}")
+    return y, X, sample
+
+
+def _inference(vt: str, Mt: np.ndarray, writable: bool, ls: LeastSquares, sample: Sample, design: Design,
+               fix_psd: bool) -> Inference:
+    """Residuals, degrees of freedom and the variance; the scores ``[y~, X~] * u`` are
+    written over ``Mt`` when it is ours (``writable``), in the pass that forms ``u``."""
+    S = None if vt == "iid" else (Mt if writable else aligned_empty(Mt.shape))
+    resid, rss = _residuals_and_scores(Mt, ls, S)
+    dfk, nested = _degrees_of_freedom(vt, ls.kept.size, sample, design)
+    vc, info = V.fe_vcov(
+        vt, ls.bread, None, resid, dfk, n_obs=sample.n_obs, clusters=[d.codes for d in sample.cluster],
+        n_clusters=sample.n_clusters, segments=[d.segments for d in sample.cluster], columns=1 + ls.kept,
+        rss=rss, precomputed_scores=S, fix_psd=fix_psd,
+    )
+    return Inference(np.asarray(vc), rss, dfk, nested, info)
+
+
+def _result(design: Design, vt: str, sample: Sample, moments: Moments, ls: LeastSquares, inf: Inference,
+            method: str, sweeps: int, converged: bool) -> FEFit:
+    tss = float(moments.centred[0])
+    return FEFit(
+        coef=np.asarray(ls.coef), vcov=inf.vcov, x_names=ls.names, y_name=design.y_name, vcov_type=vt,
+        df_t=float(V.df_t(vt, sample.n_obs, inf.df_k, sample.n_clusters)), n_obs=sample.n_obs, rss=inf.rss,
+        tss=tss, tss_within=ls.yy if sample.fe else tss,
+        fe_names=tuple(design.fe_names), fe_levels=sample.fe_levels, cluster_names=tuple(design.cluster_names),
+        n_clusters=sample.n_clusters, n_singletons=int(sample.dropped.size), n_missing=int(design.n_missing),
+        dropped_collinear=tuple(ls.dropped), iterations=int(sweeps), converged=bool(converged),
+        method="fe" if sample.fe else "ols",
+        extras={
+            "df_k": inf.df_k,
+            "within_method": method,
+            "fe_nested": tuple(bool(b) for b in inf.nested) if inf.nested is not None else (),
+            "vcov_min_eigenvalue": inf.vcov_info["min_eigenvalue"],
+            "vcov_psd_fixed": inf.vcov_info["psd_fixed"],
+        },
+    )
+
+
 def fit_fe(
     design: Design,
     vcov: str = "iid",
@@ -263,13 +318,7 @@ def fit_fe(
     """
     require_x64()
     vt = _check_vcov(vcov, design)
-    y, X, fe, cl = _design_arrays(design)
-    sample = estimation_sample(fe, cl)
-    if sample.n_obs == 0:
-        raise ValueError("no observations left after dropping singletons")
-    if vt in ("cluster", "twoway") and min(sample.n_clusters) < 2:
-        raise ValueError(f"clustered variance needs at least 2 clusters; got {sample.n_clusters}")
-
+    y, X, sample = _sample(design, vt)
     src, shared = _source_block(design, y, X)
     moments = column_moments(src, sample.dropped)
     in_place = overwrite_design or not shared
@@ -279,32 +328,7 @@ def fit_fe(
     ls = _least_squares(Mt, moments, design.x_names, has_fe=bool(sample.fe))
     if ls.dropped:
         warnings.warn(f"dropped collinear regressor(s): {list(ls.dropped)}", stacklevel=2)
-    if vt == "iid":
-        S = None
-    else:  # scores x_i u_i over [y~, X~]: written over it when it is ours, one pass with u
-        S = Mt if (Mt is not src or in_place) else aligned_empty(Mt.shape)
-    resid, rss = _residuals_and_scores(Mt, ls, S)
-    dfk, nested = _degrees_of_freedom(vt, ls.kept.size, sample, design)
-    vc, vinfo = V.fe_vcov(
-        vt, ls.bread, None, resid, dfk, n_obs=sample.n_obs, clusters=[d.codes for d in sample.cluster],
-        n_clusters=sample.n_clusters, segments=[d.segments for d in sample.cluster], columns=1 + ls.kept,
-        rss=rss, precomputed_scores=S, fix_psd=fix_psd,
-    )
-    del Mt, resid, src, S
-    release_host_buffers()
-    return FEFit(
-        coef=np.asarray(ls.coef), vcov=np.asarray(vc), x_names=ls.names, y_name=design.y_name, vcov_type=vt,
-        df_t=float(V.df_t(vt, sample.n_obs, dfk, sample.n_clusters)), n_obs=sample.n_obs, rss=rss,
-        tss=float(moments.centred[0]), tss_within=ls.yy if sample.fe else float(moments.centred[0]),
-        fe_names=tuple(design.fe_names), fe_levels=sample.fe_levels, cluster_names=tuple(design.cluster_names),
-        n_clusters=sample.n_clusters, n_singletons=int(sample.dropped.size), n_missing=int(design.n_missing),
-        dropped_collinear=tuple(ls.dropped), iterations=int(sweeps), converged=bool(converged),
-        method="fe" if sample.fe else "ols",
-        extras={
-            "df_k": dfk,
-            "within_method": method,
-            "fe_nested": tuple(bool(b) for b in nested) if nested is not None else (),
-            "vcov_min_eigenvalue": vinfo["min_eigenvalue"],
-            "vcov_psd_fixed": vinfo["psd_fixed"],
-        },
-    )
+    inf = _inference(vt, Mt, Mt is not src or in_place, ls, sample, design, fix_psd)
+    del Mt, src
+    release_host_buffers()  # the (n, 1 + k) blocks JAX read without a copy
+    return _result(design, vt, sample, moments, ls, inf, method, sweeps, converged)
