@@ -66,13 +66,14 @@ class Sample:
 
 
 def _codes(column: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(aligned int32 codes, whether they are a private copy)."""
+    """(aligned int32 codes, whether they are a private copy); checked on the contiguous copy."""
     c = np.asarray(column)
     if not np.issubdtype(c.dtype, np.integer):
         raise ValueError(f"FE and cluster codes must be integers; got {c.dtype}")
-    if c.size and (int(c.min()) < 0 or int(c.max()) >= _SPARSE_CODES * c.size + 16):
-        if int(c.min()) < 0:
-            raise ValueError("FE and cluster codes must be non-negative")
+    lo, hi = (int(c.min()), int(c.max())) if c.size else (0, 0)
+    if lo < 0:
+        raise ValueError("FE and cluster codes must be non-negative")
+    if hi >= _SPARSE_CODES * c.size + 16 or hi >= 2**31:
         c = np.unique(c, return_inverse=True)[1].reshape(-1)
     out = as_aligned(c, np.int32)
     return out, not np.shares_memory(out, column)
