@@ -42,10 +42,12 @@ def release_host_buffers() -> None:
     """Let JAX drop the NumPy buffers it adopted without a copy, now.
 
     When a jitted function reads an aligned NumPy array zero-copy, JAX keeps a reference to
-    it past the call and drops it only from a garbage-collection callback
-    (``jax._src.lib._xla_gc_callback``), so a dead (n, p) block can stay resident until the
-    interpreter next collects. A young-generation collection runs the callback at once
-    and is cheap (it only visits the youngest objects); the fixed-effects fit calls it when
-    its large blocks die, which keeps its peak memory to the blocks it actually holds.
+    it until the computation has finished and then drops it only from a garbage-collection
+    callback (``jax._src.lib._xla_gc_callback``), so a dead (n, p) block can stay resident
+    until the interpreter next collects. A young-generation collection runs the callback
+    and is cheap (it only visits the youngest objects). The fixed-effects fit calls it when
+    its large blocks die and again when it starts: the release of the last computations'
+    references can lag their results, so the second call is the one that frees an earlier
+    fit's blocks before this fit allocates its own.
     """
     gc.collect(0)

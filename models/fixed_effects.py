@@ -317,6 +317,7 @@ def fit_fe(
     that discard the design, as :func:`tradeq.formula.feols` does.
     """
     require_x64()
+    release_host_buffers()  # blocks of an earlier fit that JAX still holds (see aligned.py)
     vt = _check_vcov(vcov, design)
     y, X, sample = _sample(design, vt)
     src, shared = _source_block(design, y, X)
