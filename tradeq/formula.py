@@ -24,7 +24,8 @@ meaningful); ``Design.row_id`` holds the kept rows' positions in ``data``.
 
 Layout: ``Design.y`` and ``Design.X`` are the columns of one 64-byte aligned (n, 1 + k)
 block ``[y | X]``, also kept as ``Design.extras["yX"]``, so :func:`tradeq.models.fixed_effects.fit_fe`
-copies it in one pass and JAX reads it without a copy.
+reads it as it is and JAX without a copy; :func:`feols`, which discards the design, lets the
+fit work in it (``overwrite_design=True``).
 """
 
 from __future__ import annotations
@@ -333,8 +334,8 @@ def design_from_formula(
             out[:, j] = done[id(codes)]
         return out
 
-    # y and X are two views of one aligned (n, 1 + k) block [y | X]; fit_fe copies the
-    # block in one pass instead of re-assembling the columns (``extras["yX"]``).
+    # y and X are two views of one aligned (n, 1 + k) block [y | X]; fit_fe reads the
+    # block as it is instead of re-assembling the columns (``extras["yX"]``).
     return Design(
         y=yX[:, 0],
         X=yX[:, 1:],
