@@ -117,6 +117,8 @@ CASES = [
     ("sim_unbalanced", SIM_X + " | firm + year", "twoway", ("firm", "year")),
     ("sim_unbalanced", SIM_X + " | firm", "iid", ()),
     ("sim_unbalanced", SIM_X + " | firm + year + region", "cluster", ("firm",)),  # region nested in firm
+    ("sim_unbalanced", SIM_X + " | firm + year", "cluster", ("region",)),  # singletons, clusters not an FE
+    ("sim_unbalanced", SIM_X + " | firm + year", "twoway", ("region", "year")),
     ("sim_collinear", "y ~ x1 + x2 + x4 + x3 + x5 | firm + year", "iid", ()),
     ("sim_collinear", "y ~ x1 + x2 + x4 + x3 + x5 | firm + year", "cluster", ("firm",)),
     ("sim_3fe", "y ~ x1 + x2 | firm + worker + year", "iid", ()),
