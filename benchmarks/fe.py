@@ -1,11 +1,19 @@
 """Benchmark: firm + year FE regression with firm-clustered SEs on a paper-sized panel.
 
-Compares ``tradeq.models.fixed_effects`` (array core ``fit_fe`` and end-to-end ``feols``) with
-pyfixest 0.60 on every demeaner backend that runs here, on the same data in the same run,
-and checks the estimates agree. Run: ``python benchmarks/fe.py [--quick]``.
+Default mode: compares ``tradeq.models.fixed_effects`` (array core ``fit_fe`` and end-to-end
+``feols``) with pyfixest 0.60 on every demeaner backend that runs here, on the same data in
+the same run, and checks the estimates agree. Run: ``python benchmarks/fe.py [--quick]``.
 
 The panel is the project's calibrated DGP (``tradeq.dgp.firm_panel``) at the paper's size;
 pass any DataFrame with the same columns to :func:`run` to benchmark other data.
+
+Scale mode (``--scale``): the same regression at 0.5M, 1.5M, 5M and 10M rows of the
+simulator's firm panel (more firms, 10 years, the paper's rows per firm; see
+:func:`make_scale_panel`), each size and tool in a fresh process: warm time (median of
+``--reps`` fits after an untimed first one) and peak resident memory of ours (``feols``) and
+of pyfixest's default (rust MAP) where it fits in memory (``--pyfixest-max-rows``). It
+prints the time per million rows, whose constancy is what "linear in rows" means, and ends
+with ``speedup=`` at the largest size both ran. Panels are cached in ``--cache``.
 
 Peak memory: JAX allocates its buffers outside Python's allocator, so ``tracemalloc``
 does not see them. Each measurement runs in a fresh subprocess that reports
@@ -21,6 +29,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 
@@ -223,12 +232,159 @@ def run(df: pd.DataFrame | None = None, reps: int = 5, quick: bool = False) -> f
     return speedup
 
 
-if __name__ == "__main__":
+# ---------------------------------------------------------------------------------------
+# Scale mode
+# ---------------------------------------------------------------------------------------
+
+SCALE_ROWS = (500_000, 1_500_000, 5_000_000, 10_000_000)
+SCALE_COLUMNS = ["firm", "year", "quality", "Market", "scale", "age", "roa", "rdebt", "fic"]
+#: Rows simulated in one draw: the simulator's grid is (years, firms) and peaks at ~1.5 GB here.
+SCALE_DRAW_ROWS = 2_500_000
+PYFIXEST_MAX_ROWS = 2_000_000  # pyfixest peaks at ~1.2 GB per million rows: 5M rows would need ~6 GB
+
+
+def make_scale_panel(n_rows: int, seed: int = 20240601) -> pd.DataFrame:
+    """``n_rows`` firm-years of the simulator's panel at the paper's rows per firm (594,596 /
+    120,000) over 10 years, only the formula's columns.
+
+    Independent draws of at most :data:`SCALE_DRAW_ROWS` rows (seeds ``seed + i``) with firm
+    ids offset and concatenated: the same firm x year structure as one large draw (firms are
+    independent given the province-year index), with the memory of one draw.
+    """
+    from tradeq.dgp.firm_panel import FirmPanelParams, simulate_firm_panel
+
+    parts, offset, left, i = [], 0, n_rows, 0
+    while left > 0:
+        rows = min(SCALE_DRAW_ROWS, left)
+        firms = max(1, round(rows * N_FIRMS / N_ROWS))
+        frame, _ = simulate_firm_panel(FirmPanelParams(), n_firms=firms, n_years=len(YEARS), seed=seed + i,
+                                       n_obs=rows)
+        part = {c: frame[c].to_numpy() for c in SCALE_COLUMNS}
+        part["firm"] = part["firm"] + offset
+        parts.append(part)
+        offset, left, i = offset + firms, left - rows, i + 1
+        del frame
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in SCALE_COLUMNS})
+
+
+def _write_scale_panel(n_rows: int, path: str) -> None:
     import tradeq
 
     tradeq.setup_runtime()
+    df = make_scale_panel(n_rows)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **{c: df[c].to_numpy() for c in df.columns})
+    os.replace(tmp, path)
+
+
+def _cached_panel_path(n_rows: int, cache: str) -> str:
+    """The panel of ``n_rows`` rows as an .npz in ``cache``, simulated (in a subprocess, for
+    its memory) the first time."""
+    path = os.path.join(cache, f"firm_panel_{n_rows}.npz")
+    if not os.path.exists(path):
+        os.makedirs(cache, exist_ok=True)
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--scale-make", str(n_rows), path], check=True)
+    return path
+
+
+def _status_mib(key: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    raise KeyError(key)
+
+
+def _scale_child(path: str, which: str, reps: int) -> None:
+    """In a fresh process: load the panel, fit once untimed, then ``reps`` timed fits; print
+    one JSON line (times, CPU times, RSS with the data loaded, peak RSS while fitting)."""
+    import tradeq
+
+    tradeq.setup_runtime()
+    with np.load(path) as z:
+        df = pd.DataFrame({c: z[c] for c in z.files})
+    if which == "ours":
+        from tradeq.formula import feols
+
+        fit = lambda: feols(df, FORMULA, vcov="cluster", cluster="firm")
+    else:
+        import pyfixest as pf
+
+        fit = lambda: pf.feols(FORMULA, df, vcov={"CRV1": "firm"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        fit()
+        first = time.perf_counter() - t0
+        base = _status_mib("VmRSS")
+        with open("/proc/self/clear_refs", "w") as fh:  # "5": reset the peak RSS (VmHWM)
+            fh.write("5")
+        times, cpu = [], []
+        for _ in range(reps):
+            t0, c0 = time.perf_counter(), time.process_time()
+            fit()
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+    print(json.dumps({"first": first, "times": times, "cpu": cpu, "rss_data": base, "peak": _status_mib("VmHWM")}))
+
+
+def _scale_measure(path: str, which: str, reps: int) -> dict:
+    here = os.path.abspath(__file__)
+    out = subprocess.run([sys.executable, here, "--scale-child", path, which, str(reps)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_scale(sizes=SCALE_ROWS, reps: int = 3, pyfixest_max_rows: int = PYFIXEST_MAX_ROWS, cache: str | None = None):
+    """Time and peak memory against rows (see the module docstring); returns the speedup at
+    the largest size both tools ran."""
+    cache = cache or os.path.join(tempfile.gettempdir(), "tradeq-bench")
+    import jax
+    import jaxlib
+
+    print(f"scale mode: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; jax {jax.__version__}, "
+          f"jaxlib {jaxlib.__version__}; warm fits, median of {reps}; feols firm + year FE, 7 regressors, "
+          "SE clustered by firm")
+    print(f"{'rows':>11} {'tool':9} {'median s':>9} {'min s':>7} {'cpu s':>7} {'s/M rows':>9} "
+          f"{'peak GiB':>9} {'data GiB':>9} {'first s':>8}")
+    speedup = float("nan")
+    for n in sizes:
+        path = _cached_panel_path(n, cache)
+        res = {"ours": _scale_measure(path, "ours", reps)}
+        if n <= pyfixest_max_rows:
+            res["pyfixest"] = _scale_measure(path, "pyfixest", reps)
+        for who, r in res.items():
+            med = statistics.median(r["times"])
+            print(f"{n:>11,} {who:9} {med:9.3f} {min(r['times']):7.3f} {statistics.median(r['cpu']):7.3f} "
+                  f"{med / (n / 1e6):9.3f} {r['peak'] / 1024:9.2f} {r['rss_data'] / 1024:9.2f} {r['first']:8.2f}")
+        if "pyfixest" in res:
+            speedup = statistics.median(res["pyfixest"]["times"]) / statistics.median(res["ours"]["times"])
+        else:
+            print(f"{n:>11,} pyfixest  skipped (above --pyfixest-max-rows={pyfixest_max_rows:,}: memory)")
+    print(f"speedup={speedup:.2f}")
+    return speedup
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--scale-child":
+        _scale_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        sys.exit(0)
+    if len(sys.argv) == 4 and sys.argv[1] == "--scale-make":
+        _write_scale_panel(int(sys.argv[2]), sys.argv[3])
+        sys.exit(0)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=None, help="timed fits per measurement (default 5; 3 in --scale)")
     ap.add_argument("--quick", action="store_true", help="a 60k-row panel instead of the full one")
+    ap.add_argument("--scale", action="store_true", help="time and memory at 0.5M, 1.5M, 5M and 10M rows")
+    ap.add_argument("--sizes", type=lambda s: [int(float(x)) for x in s.split(",")], default=list(SCALE_ROWS),
+                    help="rows for --scale, comma separated (default 5e5,1.5e6,5e6,1e7)")
+    ap.add_argument("--pyfixest-max-rows", type=int, default=PYFIXEST_MAX_ROWS)
+    ap.add_argument("--cache", default=None, help="folder for the --scale panels (default: $TMPDIR/tradeq-bench)")
     args = ap.parse_args()
-    run(reps=args.reps, quick=args.quick)
+    if args.scale:
+        run_scale(args.sizes, reps=args.reps or 3, pyfixest_max_rows=args.pyfixest_max_rows, cache=args.cache)
+    else:
+        import tradeq
+
+        tradeq.setup_runtime()
+        run(reps=args.reps or 5, quick=args.quick)

@@ -18,6 +18,12 @@ class FEFit:
 
     Inference uses a t distribution with ``df_t`` degrees of freedom (N − K for iid and
     HC1; G − 1 for clustered variances, the smaller G for two-way, as pyfixest does).
+
+    ``extras`` from ``fit_fe``: ``df_k`` (the K of the small-sample factor), ``within_method``
+    (``"none"``, ``"demean"``, ``"fwl"`` or ``"map"``), ``fe_nested`` (per FE dimension,
+    nested in a cluster dimension), ``vcov_min_eigenvalue`` (smallest eigenvalue of the
+    variance before any fix) and ``vcov_psd_fixed`` (whether fixest's eigenvalue fix was
+    applied, :func:`tradeq.models.vcov.eigen_fix`).
     """
 
     coef: np.ndarray

@@ -31,8 +31,19 @@ Estimators (``pyfixest.estimation.models.feols_.Feols.vcov`` / ``_vcov_iid``,
 
 ``G_df="min"``: pyfixest counts G for all three terms as the minimum over the cluster
 columns (``_count_G_for_ssc_correction``), the intersection included, which is
-``min(G_1, G_2)``. The two-way matrix is used as is: pyfixest 0.60 applies no eigenvalue
-fix when ``V_1 + V_2 - V_12`` is not positive semi-definite, and neither do we.
+``min(G_1, G_2)``.
+
+Eigenvalue fix. ``V_1 + V_2 - V_12`` need not be positive semi-definite, and a negative
+diagonal element gives a NaN standard error (pyfixest 0.60 returns it so). fixest
+(``vcov.fixest(vcov_fix = TRUE)``, the default; ``mat_posdef_fix`` in ``R/miscfuns.R``)
+repairs it "a la Cameron, Gelbach & Miller (2011)", and so do we by default
+(``fix_psd=True``), with fixest's exact semantics: only when some diagonal element of the
+final, small-sample-corrected V is negative, V is replaced by ``U diag(max(lambda, 1e-10))
+U'`` from its eigen-decomposition ``V = U diag(lambda) U'`` (eigenvalues below 1e-10 —
+negative or not — are raised to 1e-10, an absolute floor in the units of V). reghdfe's
+``fix_psd`` sets negative eigenvalues to 0 instead. A V with a non-negative diagonal is left
+as it is even if it has a negative eigenvalue. :func:`fe_vcov` reports the smallest
+eigenvalue before the fix and whether the fix was applied.
 
 t degrees of freedom for p-values and intervals (``get_ssc``'s ``df_t``):
 ``N - df_k`` for iid and HC1, ``G - 1`` for one-way clustering, ``min(G_1, G_2) - 1`` for
@@ -46,7 +57,7 @@ from functools import partial
 import jax
 import numpy as np
 
-from .within import aligned_empty, as_aligned
+from .aligned import aligned_empty, as_aligned, is_aligned
 
 # ---------------------------------------------------------------------------------------
 # Degrees of freedom and corrections
@@ -71,33 +82,40 @@ def df_k(k: int, fe_levels, nested=None) -> int:
     return out
 
 
-def fe_nested_in_clusters(fe: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+def fe_nested_in_clusters(fe, cluster, *, fe_levels=None, n_clusters=None) -> np.ndarray:
     """(m,) bool: FE dimension j is nested in at least one cluster dimension.
 
+    ``fe`` (n, m) and ``cluster`` (n, c) integer codes, or lists of m and c (n,) columns.
     Nested: each level of ``fe[:, j]`` appears with exactly one cluster code. Checked in
-    O(N): record one cluster code per FE level (any row's) and test that every row agrees.
-    Codes are dense (``0..G-1``, all present), so a cluster dimension with more clusters
-    than the FE has levels cannot nest it.
+    O(n): record one cluster code per FE level (any row's) and test that every row agrees.
+    With the numbers of levels and clusters present (``fe_levels`` (m,), ``n_clusters``
+    (c,)), a cluster dimension with more clusters than the FE has levels is skipped: a
+    nested FE's levels cover at most that many clusters.
     """
-    fe = np.asarray(fe)
-    cluster = np.asarray(cluster)
-    m = fe.shape[1] if fe.ndim == 2 else 0
-    out = np.zeros(m, dtype=bool)
-    if fe.shape[0] == 0:
+    fe_cols = _columns(fe)
+    cl_cols = _columns(cluster)
+    out = np.zeros(len(fe_cols), dtype=bool)
+    if not fe_cols or fe_cols[0].size == 0:
         return out
-    n_cl = [int(cluster[:, c].max()) + 1 for c in range(cluster.shape[1])]
-    for j in range(m):
-        f = fe[:, j]
-        G_f = int(f.max()) + 1
-        rep = np.empty(G_f, dtype=np.int64)
-        for c in range(cluster.shape[1]):
-            if n_cl[c] > G_f:  # nested FE levels cover at most G_f clusters
+    for j, f in enumerate(fe_cols):
+        rep = np.empty(int(f.max()) + 1, dtype=np.int64)
+        for c, col in enumerate(cl_cols):
+            if fe_levels is not None and n_clusters is not None and n_clusters[c] > fe_levels[j]:
                 continue
-            rep[f] = cluster[:, c]
-            if np.array_equal(rep[f], cluster[:, c]):
+            rep[f] = col
+            if np.array_equal(rep[f], col):
                 out[j] = True
                 break
     return out
+
+
+def _columns(a) -> list[np.ndarray]:
+    if isinstance(a, (list, tuple)):
+        return [np.asarray(c) for c in a]
+    a = np.asarray(a)
+    if a.ndim == 1:
+        a = a[:, None]
+    return [a[:, j] for j in range(a.shape[1])]
 
 
 def intersect_codes(c1: np.ndarray, c2: np.ndarray) -> tuple[np.ndarray, int]:
@@ -146,18 +164,26 @@ def hc_meat(scores: jax.Array) -> jax.Array:
     return scores.T @ scores
 
 
-def scores(X, resid) -> np.ndarray:
-    """(N, k) ``x_i u_i`` in a 64-byte aligned buffer (read by JAX without a copy)."""
+def scores(X, resid, *, overwrite: bool = False) -> np.ndarray:
+    """(N, k) ``x_i u_i`` in a 64-byte aligned buffer (read by JAX without a copy).
+
+    With ``overwrite=True`` and a writeable aligned float64 ``X`` the scores are written over
+    ``X`` (one pass, no new (N, k) block).
+    """
     X = np.asarray(X)
     u = np.asarray(resid)
-    out = aligned_empty(X.shape)
+    if overwrite and X.dtype == np.float64 and X.flags.writeable and is_aligned(X):
+        out = X
+    else:
+        out = aligned_empty(X.shape)
     np.multiply(X, u[:, None], out=out)
     return out
 
 
 def twoway_meat(scores, codes1, codes2, n_clusters: tuple[int, int]) -> np.ndarray:
     """``M_1 + M_2 - M_12`` (k, k): cluster meats by dimension 1, dimension 2 and their
-    intersection (Cameron, Gelbach & Miller 2011, eq. 2.11 without the scale factors)."""
+    intersection (Cameron, Gelbach & Miller 2011, eq. 2.11 without the scale factors).
+    ``n_clusters``: the number of code values of each dimension."""
     G1, G2 = (int(g) for g in n_clusters)
     codes12, G12 = intersect_codes(np.asarray(codes1), np.asarray(codes2))
     return (
@@ -192,23 +218,97 @@ def _codes(c) -> np.ndarray:
     return as_aligned(np.asarray(c), np.int32)
 
 
+#: fixest's ``mat_posdef_fix`` floor for the eigenvalues of a repaired V.
+PSD_FLOOR = 1e-10
+
+
+def eigen_fix(V: np.ndarray, floor: float = PSD_FLOOR) -> tuple[np.ndarray, bool]:
+    """fixest's eigenvalue fix: ``(V', applied)``; see the module docstring.
+
+    Applied only when a diagonal element of the symmetric ``V`` (k, k) is negative; then
+    ``V' = U diag(max(lambda, floor)) U'``.
+    """
+    V = np.asarray(V, dtype=np.float64)
+    if not (np.diag(V) < 0).any():
+        return V, False
+    lam, U = np.linalg.eigh(0.5 * (V + V.T))
+    fixed = (U * np.maximum(lam, floor)) @ U.T
+    return 0.5 * (fixed + fixed.T), True
+
+
 # ---------------------------------------------------------------------------------------
-# Estimators
+# Estimators: one assembly, :func:`fe_vcov`, that the fit and the public functions share
 # ---------------------------------------------------------------------------------------
+
+
+def _meat(vcov_type: str, S: np.ndarray, clusters, segments) -> np.ndarray:
+    if vcov_type == "hc1":
+        return np.asarray(hc_meat(S))
+    if vcov_type == "cluster":
+        return np.asarray(cluster_meat(S, _codes(clusters[0]), n_clusters=int(segments[0])))
+    return twoway_meat(S, clusters[0], clusters[1], segments)
+
+
+def fe_vcov(
+    vcov_type: str,
+    bread: np.ndarray,
+    X,
+    resid,
+    df_k: int,
+    *,
+    n_obs: int | None = None,
+    clusters=(),
+    n_clusters=(),
+    segments=None,
+    columns=None,
+    rss: float | None = None,
+    precomputed_scores: np.ndarray | None = None,
+    overwrite: bool = False,
+    fix_psd: bool = True,
+) -> tuple[np.ndarray, dict]:
+    """The (k, k) covariance of type ``vcov_type`` ("iid", "hc1", "cluster", "twoway") and
+    ``{"min_eigenvalue", "psd_fixed"}``; formulas and corrections in the module docstring.
+
+    ``X`` (N, K): the within-transformed regressors, or a block that holds them as its
+    ``columns`` (k indices; e.g. ``[y~, X~]`` with the kept regressors' columns); ``resid``
+    (N,). Rows outside the sample must have zero ``X`` rows; ``n_obs`` then counts the rest
+    (default N). ``clusters``: 1 or 2 code arrays (N,) with ``segments`` code values each
+    (default ``n_clusters``); ``n_clusters`` counts the clusters in the sample. ``rss``:
+    ``u'u`` if known; ``precomputed_scores``: the (N, K) ``x_i u_i`` if already formed (aligned; ``X`` is
+    then not read). ``overwrite``: the scores may be written over ``X``. ``fix_psd``:
+    fixest's eigenvalue fix.
+    """
+    resid = np.asarray(resid)
+    N = int(resid.shape[0] if n_obs is None else n_obs)
+    if vcov_type == "iid":
+        if rss is None:
+            rss = float(np.einsum("i,i->", resid, resid))  # no BLAS threads on a long vector
+        V = np.asarray(bread) * (ssc_iid(N, df_k) * rss / (N - 1))
+    else:
+        S = scores(X, resid, overwrite=overwrite) if precomputed_scores is None else precomputed_scores
+        meat = _meat(vcov_type, S, clusters, n_clusters if segments is None else segments)
+        if columns is not None:
+            meat = meat[np.ix_(columns, columns)]
+        if vcov_type == "hc1":
+            scale = ssc_hc1(N, df_k)
+        else:
+            scale = ssc_crv1(N, df_k, min(int(g) for g in n_clusters))
+        V = scale * sandwich(bread, meat)
+    min_eig = float(np.linalg.eigvalsh(0.5 * (V + V.T))[0]) if V.size and np.isfinite(V).all() else float("nan")
+    fixed = False
+    if fix_psd:
+        V, fixed = eigen_fix(V)
+    return V, {"min_eigenvalue": min_eig, "psd_fixed": fixed}
 
 
 def iid_vcov(bread: np.ndarray, resid, df_k: int) -> np.ndarray:
     """``V = u'u / (N - df_k) * (X~'X~)^{-1}`` (k, k); pyfixest ``_vcov_iid`` times its ssc."""
-    resid = np.asarray(resid)
-    N = resid.shape[0]
-    rss = float(np.einsum("i,i->", resid, resid))  # no BLAS threads on a long vector
-    return np.asarray(bread) * (ssc_iid(N, df_k) * rss / (N - 1))
+    return fe_vcov("iid", bread, None, resid, df_k)[0]
 
 
 def hc1_vcov(bread: np.ndarray, X, resid, df_k: int) -> np.ndarray:
     """``V = N/(N - df_k) * B (sum_i u_i^2 x_i x_i') B`` (k, k); pyfixest ``vcov="hetero"``."""
-    N = np.shape(resid)[0]
-    return ssc_hc1(N, df_k) * sandwich(bread, hc_meat(scores(X, resid)))
+    return fe_vcov("hc1", bread, X, resid, df_k)[0]
 
 
 def cluster_vcov(bread: np.ndarray, X, resid, codes, n_clusters: int, df_k: int) -> np.ndarray:
@@ -217,20 +317,18 @@ def cluster_vcov(bread: np.ndarray, X, resid, codes, n_clusters: int, df_k: int)
     ``codes`` (N,) dense cluster codes ``0..G-1`` with ``G = n_clusters``; ``df_k`` counts
     FEs nested in the cluster as one parameter each (see :func:`df_k`).
     """
-    N = np.shape(resid)[0]
-    G = int(n_clusters)
-    meat = cluster_meat(scores(X, resid), _codes(codes), n_clusters=G)
-    return ssc_crv1(N, df_k, G) * sandwich(bread, meat)
+    return fe_vcov("cluster", bread, X, resid, df_k, clusters=(codes,), n_clusters=(int(n_clusters),))[0]
 
 
 def twoway_cluster_vcov(
-    bread: np.ndarray, X, resid, codes1, codes2, n_clusters: tuple[int, int], df_k: int
+    bread: np.ndarray, X, resid, codes1, codes2, n_clusters: tuple[int, int], df_k: int, *, fix_psd: bool = True
 ) -> np.ndarray:
     """Cameron–Gelbach–Miller two-way CRV1, ``c (V_1 + V_2 - V_12)`` (k, k).
 
     ``c = Gm/(Gm-1) (N-1)/(N-df_k)`` with ``Gm = min(G_1, G_2)`` (pyfixest ``G_df="min"``);
-    ``V_12`` uses the intersection clusters. Not forced to be positive semi-definite.
+    ``V_12`` uses the intersection clusters. With ``fix_psd`` (default) a V with a negative
+    diagonal gets fixest's eigenvalue fix (module docstring).
     """
-    N = np.shape(resid)[0]
-    meat = twoway_meat(scores(X, resid), codes1, codes2, n_clusters)
-    return ssc_crv1(N, df_k, min(int(g) for g in n_clusters)) * sandwich(bread, meat)
+    n_clusters = tuple(int(g) for g in n_clusters)
+    return fe_vcov("twoway", bread, X, resid, df_k, clusters=(codes1, codes2), n_clusters=n_clusters,
+                   fix_psd=fix_psd)[0]

@@ -24,7 +24,8 @@ meaningful); ``Design.row_id`` holds the kept rows' positions in ``data``.
 
 Layout: ``Design.y`` and ``Design.X`` are the columns of one 64-byte aligned (n, 1 + k)
 block ``[y | X]``, also kept as ``Design.extras["yX"]``, so :func:`tradeq.models.fixed_effects.fit_fe`
-copies it in one pass and JAX reads it without a copy.
+reads it as it is and JAX without a copy; :func:`feols`, which discards the design, lets the
+fit work in it (``overwrite_design=True``).
 """
 
 from __future__ import annotations
@@ -333,8 +334,8 @@ def design_from_formula(
             out[:, j] = done[id(codes)]
         return out
 
-    # y and X are two views of one aligned (n, 1 + k) block [y | X]; fit_fe copies the
-    # block in one pass instead of re-assembling the columns (``extras["yX"]``).
+    # y and X are two views of one aligned (n, 1 + k) block [y | X]; fit_fe reads the
+    # block as it is instead of re-assembling the columns (``extras["yX"]``).
     return Design(
         y=yX[:, 0],
         X=yX[:, 1:],
@@ -358,6 +359,9 @@ def _aligned_empty(shape) -> np.ndarray:
     return raw[off : off + nbytes].view(np.float64).reshape(shape)
 
 
+_FILL_ROWS = 4096
+
+
 def _evaluate_fast(data, lhs_term, rhs_terms, has_fe: bool, bad: np.ndarray):
     n_total = len(data)
     names: set[str] = set()
@@ -368,17 +372,16 @@ def _evaluate_fast(data, lhs_term, rhs_terms, has_fe: bool, bad: np.ndarray):
     y_name, y_progs = lhs_term
     terms = [(nm, p) for nm, p in rhs_terms if not (has_fe and not p)]
     x_names = ["Intercept" if not p else nm for nm, p in terms]
-    # Columns are written as rows of a (1 + k, n) array and transposed in one pass: ~2x
-    # faster than k strided column writes into the (n, 1 + k) block.
-    rows = np.empty((1 + len(terms), n_total))
-    finite = True
-    for j, progs in enumerate([y_progs] + [p for _, p in terms]):
-        rows[j] = _eval_term(progs, cols, n_total)
-        if finite and not np.isfinite(rows[j]).all():
-            finite = False
+    values = [_eval_term(progs, cols, n_total) for progs in [y_progs] + [p for _, p in terms]]
+    finite = all(np.isfinite(v).all() for v in values)
+    # Columns go into the (n, 1 + k) block a few thousand rows at a time, so each block of
+    # rows is filled in cache: no (1 + k, n) staging array to transpose.
     block = _aligned_empty((n_total, 1 + len(terms)))
-    block[...] = rows.T
-    del rows
+    for s in range(0, n_total, _FILL_ROWS):
+        rows = block[s : s + _FILL_ROWS]
+        for j, v in enumerate(values):
+            rows[:, j] = v[s : s + _FILL_ROWS]
+    del values
     if not finite:
         nan = np.isnan(block)
         bad = bad | nan.any(axis=1)
@@ -453,4 +456,5 @@ def feols(
     if vt in N_CLUSTER_DIMS and need is not None and len(clusters) != need:
         raise ValueError(f"vcov={vt!r} needs cluster= with {need} column name(s); got {clusters}")
     design = design_from_formula(data, formula, cluster=clusters)
-    return fit_fe(design, vcov=vt, tol=tol, maxiter=maxiter, max_small_levels=max_small_levels)
+    # the design is ours alone: the fit may use its [y | X] block as work space
+    return fit_fe(design, vcov=vt, tol=tol, maxiter=maxiter, max_small_levels=max_small_levels, overwrite_design=True)

@@ -117,6 +117,8 @@ CASES = [
     ("sim_unbalanced", SIM_X + " | firm + year", "twoway", ("firm", "year")),
     ("sim_unbalanced", SIM_X + " | firm", "iid", ()),
     ("sim_unbalanced", SIM_X + " | firm + year + region", "cluster", ("firm",)),  # region nested in firm
+    ("sim_unbalanced", SIM_X + " | firm + year", "cluster", ("region",)),  # singletons, clusters not an FE
+    ("sim_unbalanced", SIM_X + " | firm + year", "twoway", ("region", "year")),
     ("sim_collinear", "y ~ x1 + x2 + x4 + x3 + x5 | firm + year", "iid", ()),
     ("sim_collinear", "y ~ x1 + x2 + x4 + x3 + x5 | firm + year", "cluster", ("firm",)),
     ("sim_3fe", "y ~ x1 + x2 | firm + worker + year", "iid", ()),
@@ -326,3 +328,18 @@ def test_hand_built_design_equals_formula_design(vcov):
     assert a.n_singletons == b.n_singletons > 0
     np.testing.assert_allclose(a.coef, b.coef, rtol=1e-12)
     np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-10)
+
+
+@pytest.mark.parametrize("vcov", ["iid", "cluster"])
+@pytest.mark.parametrize("fe", [" | firm + year", ""])
+def test_design_block_is_left_alone_unless_overwrite_is_asked(vcov, fe):
+    df = data("sim_unbalanced")
+    d = design_from_formula(df, SIM_X + fe, cluster=["firm"])
+    y0, X0 = d.y.copy(), d.X.copy()
+    a = fit_fe(d, vcov)
+    np.testing.assert_array_equal(d.y, y0)
+    np.testing.assert_array_equal(d.X, X0)
+    b = fit_fe(d, vcov, overwrite_design=True)
+    np.testing.assert_array_equal(a.coef, b.coef)
+    np.testing.assert_array_equal(a.vcov, b.vcov)
+    assert a.n_singletons == b.n_singletons and (a.n_singletons > 0 or not fe)
