@@ -43,6 +43,20 @@ COLLIN_TOL = 1e-10
 CONSTANT_TOL = 1e-24
 
 
+def largest_diagonal_reference(A: np.ndarray) -> np.ndarray:
+    """The ``reference`` of :func:`cholesky_collinear` (k,) that measures every column of the
+    cross-product ``A`` (k, k) against its largest diagonal.
+
+    For designs whose columns were projected before ``A`` was formed and no per-column
+    pre-projection sums of squares are at hand (the jackknife and wild bootstrap designs): a
+    column that is rounding noise next to the others (a dummy the projection emptied) is
+    dropped, although it would standardise to a unit column.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    largest = float(np.max(np.diag(A), initial=0.0)) if A.size else 0.0
+    return np.full(A.shape[0], max(largest, np.finfo(float).tiny))
+
+
 def fe_reference(centred_ss: np.ndarray, raw_ss: np.ndarray) -> np.ndarray:
     """The ``reference`` of :func:`cholesky_collinear` for regressors with FEs absorbed.
 

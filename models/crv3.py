@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from .collinear import cholesky_collinear
+from .collinear import cholesky_collinear, largest_diagonal_reference
 from .precision import require_x64
 
 SingularRule = Literal["ginv", "drop"]
@@ -174,7 +174,7 @@ def full_sample_solve(blocks: ClusterBlocks) -> tuple[np.ndarray, np.ndarray]:
     the caller, e.g. by :func:`tradeq.models.wild.cluster_design`).
     """
     XtX = blocks.XtX
-    drop = cholesky_collinear(XtX, tol=LOO_RTOL * max(float(np.max(np.diag(XtX))), 0.0), rtol=LOO_RTOL)
+    drop = cholesky_collinear(XtX, tol=LOO_RTOL, reference=largest_diagonal_reference(XtX))
     if drop.any():
         raise ValueError(f"X'X is singular: column(s) {np.flatnonzero(drop).tolist()} are collinear with earlier ones")
     L = np.linalg.cholesky(XtX)
@@ -188,8 +188,7 @@ def full_sample_solve(blocks: ClusterBlocks) -> tuple[np.ndarray, np.ndarray]:
 def _solve_kept(A: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least squares on the columns of ``A`` (k, k) independent in column order; the
     collinear ones get 0. ``rhs`` (k, m). Returns (solution (k, m), dropped (k,) bool)."""
-    scale = max(float(np.max(np.diag(A))), np.finfo(float).tiny)
-    drop = cholesky_collinear(A, tol=LOO_RTOL * scale, rtol=LOO_RTOL)
+    drop = cholesky_collinear(A, tol=LOO_RTOL, reference=largest_diagonal_reference(A))
     keep = np.flatnonzero(~drop)
     out = np.zeros((A.shape[0], rhs.shape[1]))
     if keep.size:

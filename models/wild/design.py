@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import vcov as V
-from ..collinear import cholesky_collinear
+from ..collinear import cholesky_collinear, largest_diagonal_reference
 from ..crv3 import check_clusters, check_design
 from ..precision import require_x64
 from ..singletons import drop_singletons
@@ -135,7 +135,7 @@ def _drop_collinear(Z: np.ndarray, k: int, names: list[str]) -> tuple[np.ndarray
     if one of the caller's k regressors is. Returns (C-ordered [y, X~], kept columns of X~)."""
     Xt = Z[:, 1:]
     XtX = Xt.T @ Xt
-    drop = cholesky_collinear(XtX, tol=1e-10 * max(float(np.max(np.diag(XtX))), 1e-300), rtol=1e-10)
+    drop = cholesky_collinear(XtX, tol=1e-10, reference=largest_diagonal_reference(XtX))
     if drop[:k].any():
         bad = [names[j] for j in np.flatnonzero(drop[:k])]
         raise ValueError(f"regressor(s) {bad} are collinear with the fixed effects or earlier regressors")
