@@ -127,7 +127,7 @@ def test_study_order_does_not_matter(tmp_path):
 def test_progress_counts_every_replication_and_a_stop_ends_the_run(fe_batch):
     seen = []
     run_replications(SETTING, [FE], seed=SEED, reps=REPS, chunk_size=5, progress=seen.append)
-    assert seen == [5, 5, 2]
+    assert sorted(seen) == [2, 5, 5]  # batches finish in any order when several workers run them
     stop = threading.Event()
 
     def stop_after_first(n):
