@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from .collinear import cholesky_collinear, largest_diagonal_reference
 from .precision import require_x64
+from .tinference import TInference
 
 SingularRule = Literal["ginv", "drop"]
 
@@ -222,7 +222,7 @@ def leave_one_out(blocks: ClusterBlocks) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class CRV3Result:
+class CRV3Result(TInference):
     """Jackknife variance of :func:`crv3_vcov`.
 
     ``coef`` (k,) full-sample OLS, ``vcov`` (k, k), ``beta_loo`` (G, k) the
@@ -246,21 +246,9 @@ class CRV3Result:
         return self.n_used - 1
 
     @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
-
-    @property
-    def tstat(self) -> np.ndarray:
-        return self.coef / self.se
-
-    @property
-    def pvalue(self) -> np.ndarray:
-        return 2.0 * stats.t.sf(np.abs(self.tstat), self.df)
-
-    def conf_int(self, level: float = 0.95) -> np.ndarray:
-        """(k, 2) interval ``coef ± t_{G-1, (1+level)/2} se``."""
-        q = stats.t.ppf(0.5 + level / 2.0, self.df)
-        return np.column_stack([self.coef - q * self.se, self.coef + q * self.se])
+    def df_t(self) -> int:
+        """The t degrees of freedom of :class:`~tradeq.models.tinference.TInference`: G − 1."""
+        return self.df
 
 
 def crv3_from_blocks(

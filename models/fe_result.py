@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
-from scipy import stats
+
+from .tinference import TInference
 
 
 @dataclass(frozen=True)
-class FEFit:
+class FEFit(TInference):
     """Coefficients and their covariance from :func:`tradeq.models.fixed_effects.fit_fe`.
 
     Shapes: ``coef`` (k,), ``vcov`` (k, k), ``x_names`` k names — k counts the
@@ -47,23 +48,6 @@ class FEFit:
     converged: bool = True
     method: str = "fe"
     extras: dict = field(default_factory=dict)
-
-    @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
-
-    @property
-    def tstat(self) -> np.ndarray:
-        return self.coef / self.se
-
-    @property
-    def pvalue(self) -> np.ndarray:
-        return 2.0 * stats.t.sf(np.abs(self.tstat), self.df_t)
-
-    def conf_int(self, level: float = 0.95) -> np.ndarray:
-        """(k, 2) interval ``coef ± t_{df, (1+level)/2} · se``."""
-        q = stats.t.ppf(0.5 + level / 2.0, self.df_t)
-        return np.column_stack([self.coef - q * self.se, self.coef + q * self.se])
 
     @property
     def r2(self) -> float:

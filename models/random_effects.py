@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 import xarray as xr
-from scipy import stats
 
 from .precision import require_x64
+from .tinference import TInference
 from .vcov import cluster_meat, sandwich, scores
 
 VCOV_TYPES = ("conventional", "cluster")
@@ -130,7 +130,7 @@ def quasi_demean(M: np.ndarray, codes: np.ndarray, theta: np.ndarray) -> np.ndar
 
 
 @dataclass(frozen=True)
-class REFit:
+class REFit(TInference):
     """A random-effects fit: ``coef`` (k,), ``vcov`` (k, k), ``theta`` (DataArray, dim
     ``unit``), the variance components, and the quasi-demeaned data and residuals in
     ``extras`` (``"y_star"`` (N,), ``"X_star"`` (N, k), ``"resid"`` (N,))."""
@@ -153,18 +153,6 @@ class REFit:
     @property
     def rho(self) -> float:
         return self.components.rho
-
-    @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
-
-    @property
-    def tstat(self) -> np.ndarray:
-        return self.coef / self.se
-
-    @property
-    def pvalue(self) -> np.ndarray:
-        return 2.0 * stats.t.sf(np.abs(self.tstat), self.df_t)
 
     def index(self, name: str) -> int:
         try:

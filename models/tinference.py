@@ -55,3 +55,28 @@ def t_pvalue(estimate, se, df, null: float = 0.0) -> np.ndarray:
 def t_test_reject(estimate, se, df, null: float = 0.0, alpha: float = 0.05) -> np.ndarray:
     """Two-sided t test of ``θ = null``: True where ``t_pvalue < alpha`` (False where undefined)."""
     return t_pvalue(estimate, se, df, null) < alpha
+
+
+class TInference:
+    """Mixin for a frozen estimate record with ``coef`` (k,), ``vcov`` (k, k) and ``df_t`` (the
+    t degrees of freedom): standard errors, t statistics, two-sided p-values and intervals by
+    the functions above (one implementation for every record)."""
+
+    coef: np.ndarray
+    vcov: np.ndarray
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.vcov))
+
+    @property
+    def tstat(self) -> np.ndarray:
+        return self.coef / self.se
+
+    @property
+    def pvalue(self) -> np.ndarray:
+        return t_pvalue(self.coef, self.se, self.df_t)
+
+    def conf_int(self, level: float = 0.95) -> np.ndarray:
+        """(k, 2) interval ``coef ± t_{df_t, (1+level)/2} · se``."""
+        return np.column_stack(t_interval(self.coef, self.se, self.df_t, level))
