@@ -10,3 +10,12 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 import tradeq  # noqa: E402
 
 tradeq.setup_runtime()  # float64 and host devices, as estimate.py and simulate.py do first
+
+import pytest  # noqa: E402
+from composing import compose_config as _compose_config  # noqa: E402
+
+
+@pytest.fixture
+def compose_config():
+    """``compose_config(config_name="estimate", overrides=())``: see ``tests/composing.py``."""
+    return _compose_config

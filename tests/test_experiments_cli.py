@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
+from composing import compose_config
 
 from tradeq.config import register_configs
 
@@ -31,10 +31,9 @@ def run_experiment(name, tmp_path, *extra):
     import estimate
     from tradeq.specs import estimate_spec
 
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        sizes = [*([] if "data=file" in extra else SMALL), *(["model.n_boot=300"] if name in MEDIATION else []),
-                 *([] if "inference.kind=fe" in extra else BAYES)]
-        cfg = compose(config_name="estimate", overrides=[f"experiment={name}", *sizes, *extra])
+    sizes = [*([] if "data=file" in extra else SMALL), *(["model.n_boot=300"] if name in MEDIATION else []),
+             *([] if "inference.kind=fe" in extra else BAYES)]
+    cfg = compose_config("estimate", [f"experiment={name}", *sizes, *extra])
     out = tmp_path / name
     report = estimate.run(estimate_spec(cfg), out, cfg)
     return out, report, (out / "table.md").read_text()

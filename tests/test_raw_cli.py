@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from composing import compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = ["data.n_records=120000"]
@@ -136,16 +137,11 @@ def test_bad_raw_inputs_are_one_line_errors(tmp_path):
 def test_paper_experiments_run_on_raw_data(name, tmp_path):
     """``experiment=tableN data=raw``: the paper's coefficients as the simulation's truth, estimated
     through the raw pipeline (in this process, as tests/test_experiments_cli.py does)."""
-    from hydra import compose, initialize_config_dir
 
     import estimate
-    from tradeq.config import register_configs
     from tradeq.specs import estimate_spec
 
-    register_configs()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
-        cfg = compose(config_name="estimate", overrides=[f"experiment={name}", "data=raw", *SIZE,
-                                                         f"data.cache_dir={tmp_path / 'cache'}"])
+    cfg = compose_config("estimate", [f"experiment={name}", "data=raw", *SIZE, f"data.cache_dir={tmp_path / 'cache'}"])
     estimate.run(estimate_spec(cfg), tmp_path / "run", cfg)
     est = pd.read_csv(tmp_path / "run" / "estimates.csv")
     truth = json.loads((tmp_path / "run" / "raw_truth.json").read_text())

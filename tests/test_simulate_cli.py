@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from composing import compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 # The setting and batch shape of tests/tradeq/montecarlo/mc_shared.py (150 firms x 8 years,
@@ -154,15 +155,11 @@ def test_a_study_rejects_a_data_setting_it_would_ignore(tmp_path):
 
 
 def test_unknown_study_key_fails_at_composition():
-    from hydra import compose, initialize_config_dir
     from hydra.errors import ConfigCompositionException
 
-    from tradeq.config import register_configs
 
-    register_configs()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
-        with pytest.raises(ConfigCompositionException, match="rep"):
-            compose("simulate", overrides=["study=fe_coverage", "study.rep=5"])
+    with pytest.raises(ConfigCompositionException, match="rep"):
+        compose_config("simulate", ["study=fe_coverage", "study.rep=5"])
 
 
 def test_default_still_writes_one_panel(tmp_path):

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from composing import compose_config
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
@@ -19,21 +19,20 @@ def group_options(group: str) -> list[str]:
 
 
 def _compose(overrides):
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        return compose(config_name="estimate", overrides=overrides)
+    return compose_config("estimate", overrides)
 
 
 @pytest.mark.parametrize(
     "group,option",
     [(g, o) for g in ("data", "model", "inference") for o in group_options(g)]
-    + [("experiment", o) for o in group_options("experiment")],
+    + [(g, o) for g in ("experiment", "debug") for o in group_options(g)],
 )
 def test_every_group_option_composes(group, option):
     cfg = _compose([f"{group}={option}"])
     # every value except deliberate ??? placeholders (data.path, model.formula) resolves
     container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
     assert container["seed"] == cfg.seed
-    if group != "experiment":
+    if group not in ("experiment", "debug"):
         assert OmegaConf.select(cfg, group) is not None
 
 
@@ -63,3 +62,11 @@ def test_invalid_choice_fails():
 def test_wrong_type_fails():
     with pytest.raises((ConfigCompositionException, ValidationError)):
         _compose(["data.n_firms=many"])
+
+
+def test_debug_preset_shrinks_the_panel_and_the_sampler():
+    from tradeq.specs import estimate_spec
+
+    spec = estimate_spec(_compose(["debug=default", "inference=both"]))
+    assert spec.data.n_firms == 500 and spec.data.n_obs < 3000
+    assert (spec.inference.draws, spec.inference.tune, spec.inference.chains) == (200, 200, 2)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from hydra import compose, initialize_config_dir
+from composing import compose_config
 
 from tradeq.config import register_configs
 
@@ -19,8 +19,7 @@ register_configs()
 
 
 def config(*overrides):
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        return compose(config_name="estimate", overrides=list(overrides))
+    return compose_config("estimate", overrides)
 
 
 def run(out: Path, *overrides):

@@ -19,7 +19,7 @@ import pandas as pd
 import pyfixest as pf
 import pytest
 import statsmodels.api as sm
-from hydra import compose, initialize_config_dir
+from composing import compose_config
 
 from tradeq.analyses import heterogeneity
 from tradeq.analyses.groups import (
@@ -32,7 +32,6 @@ from tradeq.analyses.groups import (
     split_groups,
 )
 from tradeq.analyses.heterogeneity import equality_tests, pooled_interaction
-from tradeq.config import register_configs
 from tradeq.models.grid_fe import fit_grid
 from tradeq.models.wald import wald_batch
 from tradeq.panel import DataError, Panel
@@ -214,9 +213,7 @@ def test_split_groups_levels_and_cuts():
 
 
 def analysis_config(*overrides):
-    register_configs()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
-        return compose(config_name="estimate", overrides=[
+    return compose_config("estimate", [
             "model=heterogeneity", "model.outcome=y", "model.treatment=x", "model.controls=[w]",
             "model.split_by=grp", "model.cluster=firm", "inference.kind=fe", "output.plots=false", *overrides])
 

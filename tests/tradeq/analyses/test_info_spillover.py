@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
+from composing import compose_config
 
 from tradeq.config import register_configs
 from tradeq.errors import ConfigError
@@ -24,8 +24,7 @@ register_configs()
 
 
 def compose_cfg(*overrides):
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        return compose(config_name="estimate", overrides=list(overrides))
+    return compose_config("estimate", overrides)
 
 
 def run(tmp_path, *overrides, cache=None):

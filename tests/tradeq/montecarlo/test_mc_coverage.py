@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
+from composing import compose_config
 from omegaconf import OmegaConf
 from scipy import stats
 
-from tradeq.config import register_configs
 from tradeq.montecarlo.engine import run_study
 from tradeq.montecarlo.studies import build_study
 
@@ -26,10 +25,7 @@ N_FIRMS = 250
 
 @pytest.fixture(scope="module")
 def study_ds(tmp_path_factory):
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        cfg = compose("simulate", overrides=["study=fe_coverage", f"study.reps={REPS}",
-                                             f"study.grid.n_firms=[{N_FIRMS}]"])
+    cfg = compose_config("simulate", ["study=fe_coverage", f"study.reps={REPS}", f"study.grid.n_firms=[{N_FIRMS}]"])
     study = build_study(OmegaConf.to_container(cfg.study, resolve=True))
     ds, _ = run_study(study, seed=20240601, results_dir=tmp_path_factory.mktemp("cov"), progress=False)
     return ds

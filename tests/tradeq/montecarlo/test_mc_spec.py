@@ -5,9 +5,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from composing import compose_config
 
-from tradeq.config import register_configs
 from tradeq.dgp.firm_panel import FirmPanelParams
 from tradeq.errors import ConfigError
 from tradeq.montecarlo.config import BatchMode, StudyConfig, study_config
@@ -21,9 +20,7 @@ BASE = {"name": "t", "reps": 10, "grid": {"error": ["iid", "ar1"]}, "estimators"
 
 
 def composed(*overrides):
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        return compose("simulate", overrides=list(overrides))
+    return compose_config("simulate", overrides)
 
 
 def test_spec_is_typed_and_frozen():

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from composing import compose_config
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -66,9 +67,7 @@ def test_assumptions_map():
 
 
 def compose_study(name: str):
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        cfg = compose("simulate", overrides=[f"study={name}"])
+    cfg = compose_config("simulate", [f"study={name}"])
     return OmegaConf.to_container(cfg.study, resolve=True)
 
 

@@ -4,7 +4,7 @@ every numeric setting range-checked, with one message naming the setting."""
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from composing import compose_config
 
 from tradeq.config import register_configs
 from tradeq.errors import ConfigError
@@ -17,8 +17,7 @@ register_configs()
 
 
 def spec(*overrides):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return estimate_spec(compose(config_name="estimate", overrides=list(overrides)))
+    return estimate_spec(compose_config("estimate", overrides))
 
 
 def test_the_default_spec():
