@@ -50,138 +50,40 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig
 
 from tradeq.analyses.common import (
     AnalysisResult,
     Fitted,
-    Spec,
     convergence_note,
     fit_spec,
-    fmt,
-    fmt_ci,
-    require_settings,
-    resolve_vcov,
-    square,
     square_name,
     tidy,
     value,
-    with_frame,
 )
+from tradeq.analyses.mediation_model import (
+    MediationModel,
+    MediationResult,
+    check_square,
+    mediation_sample,
+    model_from_config,
+)
+from tradeq.analyses.mediation_table import EQUATIONS, mediation_columns, mediation_report
 from tradeq.errors import ConfigError, DataError
-from tradeq.lags import panel_lag
 from tradeq.models.mediation import MediationBootstrap, aroian, bootstrap_indirect, goodman, sobel
 from tradeq.models.mediation_effects import mediation_effects, proportion_mediated, reduced_form_total
 from tradeq.models.singletons import drop_singletons
 from tradeq.models.within import within_transform
 from tradeq.panel import Panel
-from tradeq.report.tables import TableColumn, values_column
+
+if TYPE_CHECKING:
+    from tradeq.specs import EstimateSpec
 
 log = logging.getLogger("tradeq")
 
-EQUATIONS = ("total", "mediator", "outcome")
-
-
-@dataclass(frozen=True)
-class MediationModel:
-    """The variables and inference settings of the three-equation model (module docstring)."""
-
-    outcome: str
-    treatment: str
-    mediator: str
-    controls: tuple[str, ...] = ()
-    fe: tuple[str, ...] = ("firm", "year")
-    vcov: str = "cluster"
-    cluster: tuple[str, ...] = ()
-    mediator_cluster: tuple[str, ...] = ()
-    quadratic: bool = False
-    lag: int = 0
-    mediator_fe: tuple[str, ...] | None = None  # the mediator equation's own FE (None: fe)
-
-    def __post_init__(self) -> None:
-        roles = {"treatment": self.treatment, "mediator": self.mediator, "outcome": self.outcome}
-        for i, (k1, v1) in enumerate(roles.items()):
-            for k2, v2 in list(roles.items())[i + 1:]:
-                if v1 == v2:
-                    raise ConfigError(f"model.{k2}={v2} is the same column as model.{k1}={v1}; "
-                                      f"the {k2} must be a different variable")
-
-    @property
-    def x(self) -> str:
-        """The core variable as used: ``L{lag}_{treatment}`` when lagged."""
-        return f"L{self.lag}_{self.treatment}" if self.lag else self.treatment
-
-    @property
-    def m_fe(self) -> tuple[str, ...]:
-        """The mediator equation's fixed effects."""
-        return tuple(self.fe) if self.mediator_fe is None else tuple(self.mediator_fe)
-
-    @property
-    def boot_unit(self) -> str | None:
-        """The resampled unit: the mediator's cluster, else the outcome's, else rows (None)."""
-        if self.mediator_cluster:
-            return self.mediator_cluster[0]
-        return self.cluster[0] if self.cluster else None
-
-    def specs(self) -> dict[str, Spec]:
-        x = self.x
-        sq = (square(x),) if self.quadratic else ()
-        W = tuple(self.controls)
-        fe = tuple(self.fe)
-        return {
-            "total": Spec(self.outcome, (x, *sq, *W), fe, self.vcov, self.cluster),
-            "mediator": Spec(self.mediator, (x, *W), self.m_fe, self.vcov, self.mediator_cluster or self.cluster),
-            "outcome": Spec(self.outcome, (x, *sq, self.mediator, *W), fe, self.vcov, self.cluster),
-        }
-
-
-@dataclass
-class MediationResult:
-    """The three fits, the product-of-coefficients tests, the bootstrap and a JSON summary.
-
-    ``arrays`` holds what the Bayesian joint model needs, on the fits' common sample after
-    singleton rows were dropped: raw ``y``, ``m``, ``x``, ``x2`` (or None), ``W`` (n, p),
-    ``fe`` (n, m) codes and ``row_id`` (positions in the analysed frame).
-    """
-
-    model: MediationModel
-    fits: dict[str, Fitted]
-    summary: dict
-    bootstrap: MediationBootstrap
-    arrays: dict = field(default_factory=dict)
-    frame: pd.DataFrame | None = None
-    time: str = "year"
-
-
-def mediation_sample(panel: Panel, model: MediationModel) -> Panel:
-    """Add the lagged core variable (exact years within ``panel.id``) and keep the rows where
-    every variable of the three equations, the FEs and the cluster columns are present, so
-    that the equations share one sample."""
-    frame = panel.frame
-    need = [model.outcome, model.treatment, model.mediator, *model.controls, *model.fe, *model.m_fe,
-            *model.cluster, *model.mediator_cluster, *(k for k in (panel.id, panel.time) if k)]
-    missing = [c for c in dict.fromkeys(need) if c not in frame.columns]
-    if missing:
-        hint = (" (the simulator adds a mediator with data.dgp.mediator=province|firm and data.dgp.mediator_name=...;"
-                " experiment=table6 sets both)" if panel.source.startswith("synthetic") else "")
-        raise DataError(f"data {panel.source!r}: missing column(s) {missing} needed by the mediation model; "
-                        f"available columns: {list(frame.columns)}{hint}")
-    frame = frame.copy()
-    if model.lag and not (panel.id and panel.time):
-        raise ConfigError("model.lag needs the panel keys: set data.id=<unit column> and data.time=<year column>")
-    if model.lag:
-        frame[model.x] = panel_lag(frame, model.treatment, model.lag, panel.id, panel.time)
-    used = list(dict.fromkeys([model.outcome, model.x, model.mediator, *model.controls, *model.fe, *model.m_fe,
-                               *model.cluster, *model.mediator_cluster]))
-    keep = frame[used].notna().all(axis=1)
-    if not keep.any():
-        raise DataError(f"data {panel.source!r}: no row has all of {used}"
-                        + (f" (the lag of {model.treatment} needs consecutive years)" if model.lag else ""))
-    return with_frame(panel, frame.loc[keep].reset_index(drop=True))
 
 
 def _demeaned_arrays(fitted: Fitted, model: MediationModel) -> dict:
@@ -217,18 +119,6 @@ def _demeaned_arrays(fitted: Fitted, model: MediationModel) -> dict:
 
 def _nested(frame: pd.DataFrame, inner: str, outer: str) -> bool:
     return bool(frame.groupby(inner, observed=True)[outer].nunique().max() <= 1)
-
-
-def _check_square(frame: pd.DataFrame, model: MediationModel) -> None:
-    """A treatment with two values has x² a linear function of x (0/1: x² = x)."""
-    if not model.quadratic:
-        return
-    values = pd.unique(frame[model.x].astype(float))
-    if len(values) <= 2:
-        if set(values) <= {0.0, 1.0}:
-            raise ConfigError(f"treatment {model.x} is binary: x² = x is collinear; set model.quadratic=false")
-        raise ConfigError(f"treatment {model.x} takes two values {sorted(values.tolist())}: x² is a linear function "
-                          "of x and collinear; set model.quadratic=false")
 
 
 def _ame_se(fit, x: str, sq: str | None, x_mean: float) -> float:
@@ -305,7 +195,7 @@ def estimate_mediation(
     used), ``ci_notes`` (why one fell back), ``n_boot`` and the resampled unit.
     """
     sample = mediation_sample(panel, model)
-    _check_square(sample.frame, model)
+    check_square(sample.frame, model)
     fits = {name: fit_spec(sample, spec, level) for name, spec in model.specs().items()}
     for name, f in fits.items():
         if model.x not in f.fit.x_names:
@@ -362,143 +252,7 @@ def _summary(model, fits, fe, boot, x_mean, n_boot, ci_method, level) -> dict:
     }
 
 
-def model_from_config(model_cfg: DictConfig) -> MediationModel:
-    require_settings(model_cfg, "mediation", ("outcome", "treatment", "mediator"))
-    fe = [str(f) for f in model_cfg.fe]
-    vcov, cluster = resolve_vcov(model_cfg, fe)
-    med_cluster = (str(model_cfg.mediator_cluster),) if model_cfg.mediator_cluster else ()
-    if med_cluster and vcov != "cluster":
-        raise DataError(f"model.mediator_cluster={med_cluster[0]} needs model.vcov=cluster")
-    lag = int(model_cfg.lag)
-    if lag < 0:
-        raise DataError(f"model.lag must be 0 or a positive number of years, got {lag}")
-    return MediationModel(
-        outcome=str(model_cfg.outcome), treatment=str(model_cfg.treatment), mediator=str(model_cfg.mediator),
-        controls=tuple(str(c) for c in model_cfg.controls), fe=tuple(fe), vcov=vcov, cluster=cluster,
-        mediator_cluster=med_cluster, quadratic=bool(model_cfg.quadratic), lag=lag,
-        mediator_fe=None if getattr(model_cfg, "mediator_fe", None) is None else tuple(str(f) for f in model_cfg.mediator_fe),
-    )
-
-
-# ---------------------------------------------------------------------------------------
-# Table and run
-# ---------------------------------------------------------------------------------------
-
-
-def _z_cell(z: float, p: float) -> str:
-    return f"{fmt(z, 2)} ({fmt(p, 3)})" if np.isfinite(z) else "undefined"
-
-
-def _num(v, spec: str = ".5g") -> str:
-    """A number for the report, ``undefined`` for None or NaN."""
-    return "undefined" if v is None or not math.isfinite(float(v)) else format(float(v), spec)
-
-
-def _ci_cell(s: dict, name: str, digits: int) -> str:
-    """``[lo, hi]`` of the summary's interval of ``name``, marked when it fell back to another method."""
-    bounds = s[f"{name}_ci"]
-    if None in bounds:
-        return "[undefined]"
-    used = s["ci_methods"][name]
-    return fmt_ci(*bounds, digits) + (f" ({used})" if used != s["ci_method"] else "")
-
-
-def _proportion_cell(s: dict) -> str:
-    if s["proportion"] is None:
-        return "undefined (total effect not distinguishable from zero)"
-    return f"{fmt(s['proportion'], 3)} {_ci_cell(s, 'proportion', 3)}"
-
-
-def mediation_columns(res: MediationResult, digits: int = 4, truth: dict | None = None,
-                      bayes: dict | None = None) -> list[TableColumn]:
-    """Table 6/7 layout: (1) total, (2) mediator, (3) outcome equation [, Bayes joint] [, truth].
-
-    The effects rows are average marginal effects at the sample mean of x (row "Effects at");
-    equation (1)'s own effect has its own row in column (1), outside the decomposition.
-    """
-    s, m = res.summary, res.model
-    ci_name = "BCa" if s["ci_method"] == "bca" else "percentile"
-    pct = int(round(100 * s["level"]))
-    cols = []
-    for name in EQUATIONS:
-        f = res.fits[name]
-        extra: dict[str, str] = {}
-        if name == "total":
-            extra["Total effect, eq. (1)"] = f"{fmt(s['total_eq1'], digits)} {_ci_cell(s, 'total_eq1', digits)}"
-        if name == "mediator":
-            extra["a"] = f"{fmt(s['a'], digits)} ({fmt(s['se_a'], digits)})"
-        if name == "outcome":
-            extra.update({
-                "b": f"{fmt(s['b'], digits)} ({fmt(s['se_b'], digits)})",
-                "Indirect effect a·b": fmt(s["indirect"], digits + 1),
-                f"a·b {pct}% bootstrap CI ({ci_name})": _ci_cell(s, "indirect", digits + 1),
-                **({f"a·b {pct}% credible interval": ""} if bayes is not None else {}),  # Bayes row goes here
-                "Sobel z (p)": _z_cell(s["sobel_z"], s["sobel_p"]),
-                "Aroian z (p)": _z_cell(s["aroian_z"], s["aroian_p"]),
-                "Goodman z (p)": _z_cell(s["goodman_z"], s["goodman_p"]),
-                "Direct effect": f"{fmt(s['direct'], digits)} {_ci_cell(s, 'direct', digits)}",
-                "Total effect (direct + indirect)": f"{fmt(s['total'], digits)} {_ci_cell(s, 'total', digits)}",
-                "Proportion mediated": _proportion_cell(s),
-                "Effects at": s["effects_at"],
-            })
-        cols.append(TableColumn(f.dataset, title=f.fit.y_name, extra=extra))
-    if bayes is not None:
-        cols.append(bayes_column(bayes, m, digits, pct))
-    if truth is not None:
-        values = {m.mediator: truth["b"], **{c: v for c, v in truth.get("controls", {}).items() if c in m.controls}}
-        extra = {"a": fmt(truth["a"], digits), "b": fmt(truth["b"], digits),
-                 "Indirect effect a·b": fmt(truth["a"] * truth["b"], digits + 1)}
-        cols.append(values_column(values, "Truth", extra=extra))
-    return cols
-
-
-def bayes_column(bayes: dict, m: MediationModel, digits: int, pct: int) -> TableColumn:
-    """Posterior means (sds) of the outcome equation's c′ and b, and of a, a·b, the effects."""
-    g = bayes["groups"][bayes["population"]]
-
-    def cell(q, d=digits):
-        if not q or q.get("mean") is None or not math.isfinite(float(q["mean"])):
-            return "undefined" + (f" ({q['undefined']})" if q and q.get("undefined") else "")
-        return f"{fmt(q['mean'], d)} [{fmt(q['lo'], d)}, {fmt(q['hi'], d)}]"
-
-    extra = {
-        "a": f"{fmt(g['a']['mean'], digits)} ({fmt(g['a']['sd'], digits)})",
-        "b": f"{fmt(g['b']['mean'], digits)} ({fmt(g['b']['sd'], digits)})",
-        "Indirect effect a·b": fmt(g["indirect"]["mean"], digits + 1),
-        f"a·b {pct}% credible interval": fmt_ci(g["indirect"]["lo"], g["indirect"]["hi"], digits + 1),
-        "Direct effect": cell(g["direct"]),
-        "Total effect (direct + indirect)": cell(g.get("total")),
-        "Proportion mediated": cell(g.get("proportion"), 3),
-        "P(a·b > 0)": fmt(g["p_indirect_positive"], 3),
-    }
-    # The x row holds the coefficient c′ ("c_prime" when the posterior summary has it apart
-    # from the direct effect; the two coincide without the square).
-    coef_x = g.get("c_prime") or g["direct"]
-    values = {m.x: coef_x["mean"], m.mediator: g["b"]["mean"]}
-    sds = {m.x: coef_x["sd"], m.mediator: g["b"]["sd"]}
-    title = "Bayes (joint, population)" if bayes.get("hierarchical") else "Bayes (joint)"
-    return values_column(values, title, sd=sds, extra=extra,
-                         attrs={"vcov_type": "posterior", "n_obs": bayes["n_obs"], "fe": ",".join(m.fe)})
-
-
-def mediation_report(summary: dict) -> str:
-    """The console lines; undefined intervals and proportions print as ``undefined``."""
-    s = summary
-    lo, hi = s["boot_ci"]
-    used = s["ci_methods"]["indirect"]
-    method = used if used == s["ci_method"] else f"{used} (BCa undefined)"
-    prop = _num(s["proportion"], ".4g") if s["proportion"] is not None else f"undefined ({s['proportion_undefined']})"
-    return "\n".join([
-        f"a = {_num(s['a'])} (se {_num(s['se_a'], '.3g')}), b = {_num(s['b'])} (se {_num(s['se_b'], '.3g')})",
-        f"indirect a·b = {_num(s['indirect'])}, {method} {int(round(100 * s['level']))}% CI "
-        f"[{_num(lo)}, {_num(hi)}]; Sobel z = {_num(s['sobel_z'], '.3f')} (p = {_num(s['sobel_p'], '.3g')})",
-        f"direct = {_num(s['direct'])}, total = direct + indirect = {_num(s['total'])}, "
-        f"proportion mediated = {prop}; total from eq. (1) = {_num(s['total_eq1'])}",
-        f"effects: {s['effects_at']}",
-    ])
-
-
-def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
+def run(panel: Panel, cfg: EstimateSpec, timings) -> AnalysisResult:
     """``model.kind=mediation``: the FE stepwise model, tests, bootstrap; Bayesian joint model
     when ``inference.kind`` is ``bayes`` or ``both``."""
     mc = cfg.model
@@ -569,7 +323,7 @@ def _truth(panel: Panel, model: MediationModel, summary: dict) -> dict | None:
     return truth
 
 
-def _bayes(res: MediationResult, cfg: DictConfig):
+def _bayes(res: MediationResult, cfg: EstimateSpec):
     """The Bayesian joint model on the same sample; hierarchical by ``model.split_by`` groups."""
     from tradeq.analyses.groups import split_groups
     from tradeq.models.bayes.mediation import fit_mediation_bayes, mediation_summary

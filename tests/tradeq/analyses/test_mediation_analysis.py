@@ -18,7 +18,8 @@ import pytest
 import statsmodels.api as sm
 from omegaconf import OmegaConf
 
-from tradeq.analyses.mediation import MediationModel, estimate_mediation, mediation_columns, mediation_sample, run
+from tradeq.analyses.mediation import MediationModel, estimate_mediation, mediation_sample, run
+from tradeq.analyses.mediation_table import mediation_columns
 from tradeq.errors import ConfigError
 from tradeq.formula import feols
 from tradeq.models.grid_fe import fit_grid
