@@ -34,6 +34,7 @@ and the prior scales (JSON).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -48,7 +49,7 @@ from .collapsed import sample_collapsed
 from .design import GroupDesign, SuffStats, build_group_design, sufficient_stats
 from .diagnostics import check_convergence, convergence
 from .numpyro_model import make_model, model_data, sample_numpyro
-from .priors import PriorScales
+from .priors import AUTOSCALE, PriorScales
 
 BACKENDS = ("numpyro", "pymc")
 GROUP_VARS = ("z_slope", "z_b2", "slope", "b2", "b1")
@@ -198,6 +199,25 @@ def _sample(backend, gd, ss, prior, *, hierarchical, likelihood, draws, tune, ch
     )
 
 
+def complete_prior(gd: GroupDesign, prior: PriorScales | None, nu_shape: float | None = None,
+                   nu_rate: float | None = None) -> PriorScales:
+    """``prior`` (default ``gd.prior``) with one control scale per column of ``gd``.
+
+    A prior written for the design's own controls (before the group main effects joined
+    them) gets the main effects' data-scaled scales from ``gd.prior`` appended; any other
+    length is an error. ``nu_shape`` / ``nu_rate`` (None: unchanged) replace the Gamma prior
+    on the Student-t degrees of freedom.
+    """
+    prior = gd.prior if prior is None else prior
+    n_own = gd.n_controls - len(gd.level_names)
+    if len(prior.beta) == n_own and gd.level_names:
+        prior = dataclasses.replace(prior, beta=tuple(prior.beta) + tuple(gd.prior.beta[n_own:]))
+    if len(prior.beta) != gd.n_controls:
+        raise ValueError(f"prior.beta has {len(prior.beta)} scales but the design has {gd.n_controls} controls {gd.control_names}")
+    nu = {k: float(v) for k, v in (("nu_shape", nu_shape), ("nu_rate", nu_rate)) if v is not None}
+    return dataclasses.replace(prior, **nu) if nu else prior
+
+
 def fit_bayes(
     design: Design,
     *,
@@ -225,6 +245,9 @@ def fit_bayes(
     rhat_max: float = 1.01,
     raise_on_fail: bool = False,
     within=None,
+    autoscale: float = AUTOSCALE,
+    nu_shape: float | None = None,
+    nu_rate: float | None = None,
 ) -> xr.DataTree:
     """Fit the (hierarchical) Bayesian inverted U on the within-transformed design.
 
@@ -235,7 +258,10 @@ def fit_bayes(
     effects in ``design.fe`` are partialled out exactly (FWL) from the group-interacted
     columns (see :mod:`tradeq.models.bayes.design`).
 
-    ``prior``: :class:`PriorScales` (default: data-scaled, :func:`default_priors`).
+    ``prior``: :class:`PriorScales` (default: data-scaled, :func:`default_priors` with
+    ``autoscale``); a prior with scales for the design's controls only gets the data-scaled
+    scales of the group main effects appended (:func:`complete_prior`). ``nu_shape``,
+    ``nu_rate`` replace the Student-t degrees-of-freedom prior's.
     ``center``: the reference point c of the slope priors (default: mean of the core term).
     ``marginalize_fe``: integrate the FE out under a flat prior (``n_eff = n - r``) rather
     than profile them out (``n_eff = n``). ``x_range``: the range of the inverted-U check,
@@ -260,12 +286,10 @@ def fit_bayes(
     start = time.perf_counter()
     gd = build_group_design(
         design, groups if hierarchical else None, group_names if hierarchical else None, core,
-        center=center, within=within,
+        center=center, within=within, autoscale=autoscale,
     )
     ss = sufficient_stats(gd.Z, gd.y, gd.n_eff(marginalize_fe))
-    prior = gd.prior if prior is None else prior
-    if len(prior.beta) != gd.n_controls:
-        raise ValueError(f"prior.beta has {len(prior.beta)} scales but the design has {gd.n_controls} controls {gd.control_names}")
+    prior = complete_prior(gd, prior, nu_shape, nu_rate)
     target_accept = target_accept or (0.9 if hierarchical else 0.8)
     prep_s = time.perf_counter() - start
 
@@ -302,6 +326,7 @@ def fit_bayes(
             "prior": prior.to_json(),
             "within_iterations": int(gd.within_iterations),
             "within_converged": int(gd.within_converged),
+            "group_levels": json.dumps(list(gd.level_names)),
             "prep_s": prep_s,
             "sampling_s": float(info["sampling_s"]),
             "compile_s": float(info["compile_s"]),
