@@ -92,6 +92,7 @@ class GroupDesign:
     - ``n``: rows; ``fe_rank``: fixed-effect levels absorbed (r above; 1 for the intercept
       when there are no fixed effects).
     - ``prior``: the data-scaled default :class:`PriorScales`.
+    - ``fe`` (n, m): the FE codes (for the Student-t likelihood's explicit effects).
     """
 
     Z: np.ndarray
@@ -111,6 +112,7 @@ class GroupDesign:
     within_iterations: int = 0
     within_converged: bool = True
     level_names: tuple[str, ...] = ()
+    fe: np.ndarray | None = None
 
     @property
     def n_groups(self) -> int:
@@ -295,6 +297,7 @@ def build_group_design(
         within_iterations=int(iterations),
         within_converged=bool(converged),
         level_names=level_names,
+        fe=np.asarray(design.fe),
     )
 
 
