@@ -31,8 +31,14 @@ this is exactly the FE-integrated model (the limit of a flat prior). It costs r 
 parameters, so it is offered up to :data:`MAX_LEVELS` levels; above, the fit refuses
 (:class:`TooManyEffects`) rather than fall back on the profile form.
 
-Calibration: 95% interval coverage of b1, b2 and sigma over simulated panels
-(:mod:`tradeq.montecarlo.student_t`, ``tests/fixtures/student_t_coverage.json``).
+Calibration (:mod:`tradeq.montecarlo.student_t`, 60 firms x 4 years, 200 data sets, MC SE
+0.015 at 95%): with parameters drawn from the prior, the 95% intervals cover b1, b2 and
+sigma in 0.950, 0.960 and 0.915 of the data sets, z-scores centred with sd 0.97-1.00
+(``tests/fixtures/student_t_coverage.json``); the profile form covers sigma in 0.320
+(z-score mean -2.5). At one fixed truth (nu = 5, sigma = 0.5) coverage is 0.905, 0.915 and
+0.900 (sigma's posterior mean 0.535): with four rows per firm the flat-prior effects leave
+a small-sample gap in frequentist coverage (``student_t_coverage_fixed.json``), a documented
+region rather than an error of the computation, which the prior-drawn check validates.
 """
 
 from __future__ import annotations
