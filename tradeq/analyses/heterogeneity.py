@@ -85,7 +85,7 @@ from tradeq.analyses.groups import (
     pooled_columns,
     split_groups,
 )
-from tradeq.errors import DataError
+from tradeq.errors import ConfigError, DataError
 from tradeq.models.terms import square_formula, square_term
 from tradeq.models.wald import wald_test
 from tradeq.panel import Panel
@@ -412,6 +412,10 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
     hierarchical Bayes (``inference.kind=bayes|both``) and the forest plots."""
     mc = cfg.model
     s = settings(mc)
+    bayes_kind = str(value(cfg.inference.kind))
+    if bayes_kind in ("bayes", "both") and not s.quadratic:
+        raise ConfigError(f"inference.kind={bayes_kind}: the Bayesian model of model=heterogeneity is the inverted U "
+                          "(b1, b2 by group); with model.quadratic=false there is none to fit: use inference.kind=fe")
     split = split_groups(panel.frame, str(mc.split_by), mc.split_levels, mc.split_cuts, f"data {panel.source!r}")
     labels = list(split.labels)
     with timings("fit"):
@@ -422,7 +426,7 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
         levels = group_levels(panel.frame, split, s.fe, pooled.fit)
     truth_groups = _truth_groups(panel.truth, labels, s.x)
     bayes = posterior = None
-    if str(value(cfg.inference.kind)) in ("bayes", "both") and s.quadratic:
+    if bayes_kind in ("bayes", "both"):
         with timings("bayes"):
             posterior = _bayes(panel, split, s.spec, cfg, s.level)
             bayes = _posterior_summary(posterior, labels, s.x, s.controls, s.level)

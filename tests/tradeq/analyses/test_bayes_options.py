@@ -97,9 +97,11 @@ def test_heterogeneity_fail_on_warning_raises(het_panel):
         _het(het_panel, "inference.fail_on_warning=true", "inference.draws=10", "inference.tune=3")
 
 
-def test_heterogeneity_refuses_inference_groups(het_panel):
+def test_heterogeneity_refuses_inference_groups_and_a_linear_model(het_panel):
     with pytest.raises(ConfigError, match="inference.groups"):
         _het(het_panel, "inference.groups=[region]")
+    with pytest.raises(ConfigError, match="model.quadratic=false"):  # no Bayesian column was dropped silently
+        _het(het_panel, "model.quadratic=false")
 
 
 # --- model=mediation ------------------------------------------------------------------------
