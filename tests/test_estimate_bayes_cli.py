@@ -53,3 +53,6 @@ def test_diagnostics_in_run_record(both_run):
     # the collapsed sampler mixes sigma well even on 2 short chains; the record is self-consistent
     assert 0.99 < rec["rhat"]["sigma"] < 1.05
     assert rec["max_rhat"] == max(v for v in rec["rhat"].values() if v == v)
+    # which likelihood form the posterior used, in the record and in the table's caption
+    assert rec["likelihood"] == "normal" and rec["likelihood_form"] == "normal, fixed effects integrated out (n - rank(D))"
+    assert "Likelihood: normal, fixed effects integrated out" in (both_run / "table.md").read_text()

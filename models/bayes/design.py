@@ -11,7 +11,18 @@ is the annihilator of the fixed-effect dummies and Z the *expanded* design
 
     Z = [x·1[g=0], …, x·1[g=G-1],  x²·1[g=0], …, x²·1[g=G-1],  c_1, …, c_p]   (n, k = 2G + p).
 
-So the interacted columns are built from the raw x first and demeaned afterwards. Interacting
+So the interacted columns are built from the raw x first and demeaned afterwards.
+
+Each group also gets its own level: the main effects ``1[g]`` (g = 1..G-1, group 0 the
+reference) enter Z after the controls, with common-slope priors like the controls'. Firm or
+year effects absorb them only when the group is constant within firm (region) or within
+year (period); for a group that changes within firm (ownership that changes over time) a
+level difference between groups would otherwise load onto the group slopes (with a
+level shift of 0.3 and a group correlated with x, the slopes of equal curves differed by
+many posterior sds; tests/models/bayes/test_bayes_design.py). A main effect the fixed
+effects absorb is dropped as collinear (:func:`tradeq.models.collinear.cholesky_collinear`,
+its within sum of squares against its centred one, as the FE replica decides), and
+``level_names`` lists those kept. Interacting
 the already-demeaned x with the group dummy, (M x)·1[g], is a different model once there are
 year effects: the year means of x are then pooled across groups, and M((M x)·1[g]) differs
 from M(x·1[g]).
@@ -54,11 +65,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from ..collinear import cholesky_collinear, fe_reference
 from ..design import Design
-from .priors import PriorScales, default_priors
+from ..fe_rank import fe_rank as dummy_rank
+from .priors import AUTOSCALE, PriorScales, default_priors
 
 Demean = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, int, bool]]
 
@@ -69,7 +80,9 @@ class GroupDesign:
 
     Shapes (n rows, G groups, p controls, k = 2G + p):
 
-    - ``Z`` (n, k): columns ``[core·1[g] (G), core²·1[g] (G), controls (p)]``, FE-demeaned.
+    - ``Z`` (n, k): columns ``[core·1[g] (G), core²·1[g] (G), controls (p)]``, FE-demeaned;
+      the last ``len(level_names)`` controls are the group main effects ``1[g]`` the fixed
+      effects do not absorb (module docstring).
     - ``y`` (n,): the FE-demeaned outcome.
     - ``groups`` (n,) int codes, ``group_names`` G names, ``control_names`` p names,
       ``coef_names`` k names.
@@ -79,6 +92,7 @@ class GroupDesign:
     - ``n``: rows; ``fe_rank``: fixed-effect levels absorbed (r above; 1 for the intercept
       when there are no fixed effects).
     - ``prior``: the data-scaled default :class:`PriorScales`.
+    - ``fe`` (n, m): the FE codes (for the Student-t likelihood's explicit effects).
     """
 
     Z: np.ndarray
@@ -97,6 +111,8 @@ class GroupDesign:
     prior: PriorScales
     within_iterations: int = 0
     within_converged: bool = True
+    level_names: tuple[str, ...] = ()
+    fe: np.ndarray | None = None
 
     @property
     def n_groups(self) -> int:
@@ -146,26 +162,30 @@ def interact(x: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def fe_rank(fe: np.ndarray) -> int:
-    """Rank of the fixed-effect dummy matrix D, fe (n, m) int codes.
+    """Rank of the fixed-effect dummy matrix D, fe (n, m) int codes: exact for any m
+    (:func:`tradeq.models.fe_rank.fe_rank`); m = 0 gives 1, the intercept the demeaning removes."""
+    return 1 if fe.shape[1] == 0 else dummy_rank(fe)
 
-    m = 0: 1 (the intercept the demeaning removes). m = 1: the levels present. m = 2: levels
-    of both less the connected components of the bipartite level graph (exact). m >= 3: the
-    sum of levels less (m - 1), the rank when the levels are connected (an upper bound).
+
+def level_name(group: str) -> str:
+    """The name of the main effect 1[g] of group ``group``."""
+    return f"1[{group}]"
+
+
+def unabsorbed_levels(levels: np.ndarray, within: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Boolean (L,) mask of the main-effect columns to keep.
+
+    ``levels`` (n, L) raw 1[g] columns, ``within`` (n, q + L) the FE-demeaned design whose last
+    L columns are theirs, ``before`` (n, q + L) the same columns before demeaning. A column is
+    dropped when the fixed effects absorb it, or when it is collinear with the columns before
+    it (:func:`tradeq.models.collinear.cholesky_collinear`).
     """
-    m = fe.shape[1]
-    if m == 0:
-        return 1
-    levels = [np.unique(fe[:, j]).size for j in range(m)]
-    if m == 1:
-        return levels[0]
-    if m == 2:
-        a = np.unique(fe[:, 0], return_inverse=True)[1]
-        b = np.unique(fe[:, 1], return_inverse=True)[1]
-        n_a, n_b = levels
-        graph = coo_matrix((np.ones(a.size), (a, n_a + b)), shape=(n_a + n_b, n_a + n_b))
-        n_comp = connected_components(graph, directed=False)[0]
-        return n_a + n_b - n_comp
-    return int(sum(levels) - (m - 1))
+    L = levels.shape[1]
+    if L == 0:
+        return np.zeros(0, dtype=bool)
+    centred = ((before - before.mean(axis=0)) ** 2).sum(axis=0)
+    drop = cholesky_collinear(within.T @ within, reference=fe_reference(centred, (before**2).sum(axis=0)))
+    return ~drop[-L:]
 
 
 def _default_demean(M: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, int, bool]:
@@ -213,6 +233,7 @@ def build_group_design(
     *,
     center: float | None = None,
     within: Demean | None = None,
+    autoscale: float = AUTOSCALE,
 ) -> GroupDesign:
     """Expand the core terms by group, then partial out the fixed effects (exact FWL).
 
@@ -221,6 +242,8 @@ def build_group_design(
     ``design.x_names``. Every other column of ``design.X`` except ``Intercept`` is a control.
     ``center`` is the reference point c of the curves (default: the pooled mean of the core
     term). ``within`` replaces :func:`tradeq.models.within.within_transform` (same signature).
+    The group main effects 1[g] the FE do not absorb join the controls (module docstring);
+    ``autoscale`` is the default priors' rule (:func:`default_priors`).
     """
     names = list(design.x_names)
     sq = square_name(core)
@@ -239,9 +262,16 @@ def build_group_design(
     control_idx = [j for j, t in enumerate(names) if t not in (core, sq, "Intercept")]
     controls = design.X[:, control_idx]
     control_names = tuple(names[j] for j in control_idx)
+    levels = (groups[:, None] == np.arange(1, n_groups)[None, :]).astype(float)
 
-    raw = np.column_stack([design.y, interact(x, groups, n_groups), interact(x2, groups, n_groups), controls])
+    raw = np.column_stack([design.y, interact(x, groups, n_groups), interact(x2, groups, n_groups), controls, levels])
     within_all, iterations, converged = demean(raw, design.fe, within)
+    keep = unabsorbed_levels(levels, within_all[:, 1:], raw[:, 1:])
+    n_cols = raw.shape[1] - levels.shape[1]
+    within_all = np.column_stack([within_all[:, :n_cols], within_all[:, n_cols:][:, keep]])
+    level_names = tuple(level_name(g) for g, k in zip(group_names[1:], keep) if k)
+    controls = np.column_stack([controls, levels[:, keep]])
+    control_names = control_names + level_names
     lo, hi = group_ranges(x, groups, n_groups)
     center = float(x.mean()) if center is None else float(center)
     coef_names = (
@@ -263,9 +293,11 @@ def build_group_design(
         center=center,
         n=design.n,
         fe_rank=fe_rank(design.fe),
-        prior=default_priors(design.y, x, controls, center=center, control_names=control_names),
+        prior=default_priors(design.y, x, controls, center=center, control_names=control_names, autoscale=autoscale),
         within_iterations=int(iterations),
         within_converged=bool(converged),
+        level_names=level_names,
+        fe=np.asarray(design.fe),
     )
 
 

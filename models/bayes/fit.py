@@ -34,6 +34,7 @@ and the prior scales (JSON).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -48,7 +49,8 @@ from .collapsed import sample_collapsed
 from .design import GroupDesign, SuffStats, build_group_design, sufficient_stats
 from .diagnostics import check_convergence, convergence
 from .numpyro_model import make_model, model_data, sample_numpyro
-from .priors import PriorScales
+from .priors import AUTOSCALE, PriorScales
+from .student_t import explicit_effects
 
 BACKENDS = ("numpyro", "pymc")
 GROUP_VARS = ("z_slope", "z_b2", "slope", "b2", "b1")
@@ -110,8 +112,10 @@ def constant_data(gd: GroupDesign, ss: SuffStats) -> xr.Dataset:
     )
 
 
-def pointwise_loglik(posterior: xr.Dataset, gd: GroupDesign, likelihood: str, chunk: int = 200) -> np.ndarray:
-    """(chain, draw, n) log density of each within-transformed row at each draw."""
+def pointwise_loglik(posterior: xr.Dataset, gd: GroupDesign, likelihood: str, chunk: int = 200,
+                     fe_draws: np.ndarray | None = None) -> np.ndarray:
+    """(chain, draw, n) log density of each within-transformed row at each draw; ``fe_draws``
+    (chain, draw, r): the Student-t likelihood's explicit effects."""
     theta = np.concatenate(
         [posterior["b1"].values, posterior["b2"].values]
         + ([posterior["beta"].values] if "beta" in posterior else []),
@@ -122,8 +126,13 @@ def pointwise_loglik(posterior: xr.Dataset, gd: GroupDesign, likelihood: str, ch
     sigma = posterior["sigma"].values.reshape(-1)
     nu = posterior["nu"].values.reshape(-1) if likelihood == "student_t" else None
     out = np.empty((c * d, gd.n))
+    if fe_draws is not None:
+        index, r = explicit_effects(gd.fe)
+        fe_ext = np.concatenate([fe_draws.reshape(c * d, r), np.zeros((c * d, 1))], axis=1)
     for s in range(0, c * d, chunk):
         mu = theta[s : s + chunk] @ gd.Z.T
+        if fe_draws is not None:
+            mu = mu + fe_ext[s : s + chunk][:, index].sum(axis=2)
         sd = sigma[s : s + chunk, None]
         if nu is None:
             out[s : s + chunk] = sps.norm.logpdf(gd.y, mu, sd)
@@ -142,9 +151,10 @@ def to_datatree(
     x_range=None,
     grid_size: int = 50,
     log_likelihood: bool = False,
+    fe_draws: np.ndarray | None = None,
 ) -> xr.DataTree:
     """Draws and sample stats (chain, draw, ...) -> the DataTree described in the module
-    docstring, with the derived quantities added."""
+    docstring, with the derived quantities added (``fe_draws``: see :func:`pointwise_loglik`)."""
     coords = {"group": list(gd.group_names), "control": list(gd.control_names)}
     x_lo, x_hi = (xr.DataArray(v, dims="group", coords={"group": coords["group"]}) for v in data_ranges(gd, x_range))
     fixed = x_range is not None and not isinstance(x_range, str)
@@ -159,11 +169,18 @@ def to_datatree(
     if log_likelihood:
         obs = {"obs": np.arange(gd.n)}
         groups["log_likelihood"] = xr.Dataset(
-            {"y": (("chain", "draw", "obs"), pointwise_loglik(posterior, gd, likelihood))},
+            {"y": (("chain", "draw", "obs"), pointwise_loglik(posterior, gd, likelihood, fe_draws=fe_draws))},
             coords={**obs, "chain": posterior.chain, "draw": posterior.draw},
         )
         groups["observed_data"] = xr.Dataset({"y": ("obs", gd.y)}, coords=obs)
     return xr.DataTree.from_dict(groups)
+
+
+def likelihood_form(likelihood: str, marginalize_fe: bool = True) -> str:
+    """How the fixed effects enter the likelihood, in words (for the table note and run.json)."""
+    if likelihood == "student_t":
+        return "Student-t, fixed effects sampled explicitly (flat prior)"
+    return "normal, fixed effects integrated out (n - rank(D))" if marginalize_fe else "normal, profile likelihood (FE not counted)"
 
 
 def collapsible(backend: str, hierarchical: bool, likelihood: str) -> bool:
@@ -172,9 +189,16 @@ def collapsible(backend: str, hierarchical: bool, likelihood: str) -> bool:
     return backend == "numpyro" and hierarchical and likelihood == "normal"
 
 
+def dense_sites(hierarchical: bool, n_controls: int, likelihood: str) -> list[tuple[str, ...]]:
+    """NUTS's dense mass-matrix block: every site but the Student-t model's explicit fixed
+    effects (diagonal: nearly independent, and up to thousands of them)."""
+    slopes = ("mu_slope", "mu_b2", "tau_slope", "tau_b2", "z_slope", "z_b2") if hierarchical else ("slope", "b2")
+    return [slopes + (("beta",) if n_controls else ()) + ("sigma",) + (("nu",) if likelihood == "student_t" else ())]
+
+
 def _sample(backend, gd, ss, prior, *, hierarchical, likelihood, draws, tune, chains, seed, target_accept, progress, pymc_sampler, chain_method, collapse):
     rows = likelihood == "student_t"
-    data = model_data(gd, ss, rows=rows)
+    data = model_data(gd, ss, rows=rows, explicit_fe=rows)
     if collapse and collapsible(backend, hierarchical, likelihood):
         return sample_collapsed(
             data, prior, gd.n_groups, gd.center, seed=seed, draws=draws, tune=tune, chains=chains,
@@ -184,7 +208,7 @@ def _sample(backend, gd, ss, prior, *, hierarchical, likelihood, draws, tune, ch
         model = make_model(prior, gd.n_groups, center=gd.center, hierarchical=hierarchical, likelihood=likelihood)
         return sample_numpyro(
             model, data, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
-            chain_method_=chain_method, progress=progress,
+            chain_method_=chain_method, progress=progress, dense_mass=dense_sites(hierarchical, gd.n_controls, likelihood),
         )
     from .pymc_model import build_model, sample_pymc  # PyMC imports slowly; only when asked
 
@@ -196,6 +220,25 @@ def _sample(backend, gd, ss, prior, *, hierarchical, likelihood, draws, tune, ch
         model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
         progress=progress, nuts_sampler=pymc_sampler,
     )
+
+
+def complete_prior(gd: GroupDesign, prior: PriorScales | None, nu_shape: float | None = None,
+                   nu_rate: float | None = None) -> PriorScales:
+    """``prior`` (default ``gd.prior``) with one control scale per column of ``gd``.
+
+    A prior written for the design's own controls (before the group main effects joined
+    them) gets the main effects' data-scaled scales from ``gd.prior`` appended; any other
+    length is an error. ``nu_shape`` / ``nu_rate`` (None: unchanged) replace the Gamma prior
+    on the Student-t degrees of freedom.
+    """
+    prior = gd.prior if prior is None else prior
+    n_own = gd.n_controls - len(gd.level_names)
+    if len(prior.beta) == n_own and gd.level_names:
+        prior = dataclasses.replace(prior, beta=tuple(prior.beta) + tuple(gd.prior.beta[n_own:]))
+    if len(prior.beta) != gd.n_controls:
+        raise ValueError(f"prior.beta has {len(prior.beta)} scales but the design has {gd.n_controls} controls {gd.control_names}")
+    nu = {k: float(v) for k, v in (("nu_shape", nu_shape), ("nu_rate", nu_rate)) if v is not None}
+    return dataclasses.replace(prior, **nu) if nu else prior
 
 
 def fit_bayes(
@@ -225,6 +268,9 @@ def fit_bayes(
     rhat_max: float = 1.01,
     raise_on_fail: bool = False,
     within=None,
+    autoscale: float = AUTOSCALE,
+    nu_shape: float | None = None,
+    nu_rate: float | None = None,
 ) -> xr.DataTree:
     """Fit the (hierarchical) Bayesian inverted U on the within-transformed design.
 
@@ -235,7 +281,10 @@ def fit_bayes(
     effects in ``design.fe`` are partialled out exactly (FWL) from the group-interacted
     columns (see :mod:`tradeq.models.bayes.design`).
 
-    ``prior``: :class:`PriorScales` (default: data-scaled, :func:`default_priors`).
+    ``prior``: :class:`PriorScales` (default: data-scaled, :func:`default_priors` with
+    ``autoscale``); a prior with scales for the design's controls only gets the data-scaled
+    scales of the group main effects appended (:func:`complete_prior`). ``nu_shape``,
+    ``nu_rate`` replace the Student-t degrees-of-freedom prior's.
     ``center``: the reference point c of the slope priors (default: mean of the core term).
     ``marginalize_fe``: integrate the FE out under a flat prior (``n_eff = n - r``) rather
     than profile them out (``n_eff = n``). ``x_range``: the range of the inverted-U check,
@@ -260,12 +309,10 @@ def fit_bayes(
     start = time.perf_counter()
     gd = build_group_design(
         design, groups if hierarchical else None, group_names if hierarchical else None, core,
-        center=center, within=within,
+        center=center, within=within, autoscale=autoscale,
     )
     ss = sufficient_stats(gd.Z, gd.y, gd.n_eff(marginalize_fe))
-    prior = gd.prior if prior is None else prior
-    if len(prior.beta) != gd.n_controls:
-        raise ValueError(f"prior.beta has {len(prior.beta)} scales but the design has {gd.n_controls} controls {gd.control_names}")
+    prior = complete_prior(gd, prior, nu_shape, nu_rate)
     target_accept = target_accept or (0.9 if hierarchical else 0.8)
     prep_s = time.perf_counter() - start
 
@@ -274,9 +321,10 @@ def fit_bayes(
         chains=chains, seed=seed, target_accept=target_accept, progress=progress, pymc_sampler=pymc_sampler,
         chain_method=chain_method, collapse=collapse,
     )
+    fe_draws = draws_.pop("fe", None)  # nuisance: only the pointwise log likelihood needs them
     dt = to_datatree(
         gd, ss, draws_, stats_, likelihood=likelihood, x_range=x_range, grid_size=grid_size,
-        log_likelihood=log_likelihood,
+        log_likelihood=log_likelihood, fe_draws=fe_draws,
     )
     dt.attrs.update(
         {
@@ -292,6 +340,7 @@ def fit_bayes(
             "collapsed": int(bool(collapse) and collapsible(backend, hierarchical, likelihood)),
             "likelihood": likelihood,
             "likelihood_path": "rows" if likelihood == "student_t" else "sufficient statistics",
+            "likelihood_form": likelihood_form(likelihood, marginalize_fe),
             "core": core,
             "center": float(gd.center),
             "marginalize_fe": int(marginalize_fe),
@@ -302,6 +351,7 @@ def fit_bayes(
             "prior": prior.to_json(),
             "within_iterations": int(gd.within_iterations),
             "within_converged": int(gd.within_converged),
+            "group_levels": json.dumps(list(gd.level_names)),
             "prep_s": prep_s,
             "sampling_s": float(info["sampling_s"]),
             "compile_s": float(info["compile_s"]),

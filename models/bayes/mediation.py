@@ -177,6 +177,7 @@ def _groups(groups, group_names, n):
 def build_mediation_design(
     x, m, y, *, controls=None, x2=None, fe=None, groups=None, group_names=None,
     control_names=None, marginalize_fe: bool = True, within=None, mediator_rows: dict | None = None,
+    autoscale: float = AUTOSCALE,
 ) -> MediationDesign:
     """Expand by group, FE-demean and reduce to sufficient statistics.
 
@@ -190,7 +191,8 @@ def build_mediation_design(
     measured at a coarser level (one value per province-year) these are the province-year
     cells: the copies of one cell across its firms are not independent observations, and
     counting them as such would make the posterior of ``a`` far too narrow (the Bayesian
-    counterpart of clustering the mediator equation by province).
+    counterpart of clustering the mediator equation by province). ``autoscale``: the priors'
+    rule (module docstring; 2.5 by default).
     """
     x, m, y = (np.asarray(v, float).reshape(-1) for v in (x, m, y))
     n = x.shape[0]
@@ -223,21 +225,21 @@ def build_mediation_design(
     names_m = tuple(f"control{j}" for j in range(W_m.shape[1])) if mediator_rows is not None else control_names
 
     sd_x, sd_m, sd_y = _sd(x, "the core variable x"), _sd(m, "the mediator"), _sd(y, "the outcome")
-    s_a, s_b, s_c = AUTOSCALE * _sd(m_m, "the mediator") / _sd(x_m, "x"), AUTOSCALE * sd_y / sd_m, AUTOSCALE * sd_y / sd_x
+    s_a, s_b, s_c = autoscale * _sd(m_m, "the mediator") / _sd(x_m, "x"), autoscale * sd_y / sd_m, autoscale * sd_y / sd_x
     sd_w = np.array([_sd(W[:, j], control_names[j]) for j in range(p)])
     sd_wm = np.array([_sd(W_m[:, j], names_m[j]) for j in range(W_m.shape[1])])
     gn = list(group_names)
     med = _equation(
         dm_m[:, 1:], dm_m[:, 0],
         [f"a[{g}]" for g in gn] + [f"d_m[{c}]" for c in names_m], n_eff_m,
-        np.concatenate([np.full(G, s_a), AUTOSCALE * _sd(m_m, "the mediator") / sd_wm]), _sd(m_m, "the mediator"),
+        np.concatenate([np.full(G, s_a), autoscale * _sd(m_m, "the mediator") / sd_wm]), _sd(m_m, "the mediator"),
     )
-    s_q = AUTOSCALE * sd_y / _sd(np.asarray(x2, float), "x²") if quadratic else 1.0
+    s_q = autoscale * sd_y / _sd(np.asarray(x2, float), "x²") if quadratic else 1.0
     out = _equation(
         Zy, y_t,
         [f"direct[{g}]" for g in gn] + ([f"q[{g}]" for g in gn] if quadratic else []) + [f"b[{g}]" for g in gn]
         + [f"d_y[{c}]" for c in control_names], n_eff,
-        np.concatenate([np.full(G, s_c), np.full(G if quadratic else 0, s_q), np.full(G, s_b), AUTOSCALE * sd_y / sd_w]),
+        np.concatenate([np.full(G, s_c), np.full(G if quadratic else 0, s_q), np.full(G, s_b), autoscale * sd_y / sd_w]),
         sd_y,
     )
     r = fe_rank(fe)
@@ -480,14 +482,15 @@ def fit_mediation_bayes(
     control_names=None, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 0,
     target_accept: float | None = None, chain_method: str = "parallel", progress: bool = False,
     marginalize_fe: bool = True, backend: str = "numpyro", rhat_max: float = 1.01, raise_on_fail: bool = False,
-    within=None, mediator_rows: dict | None = None,
+    within=None, mediator_rows: dict | None = None, autoscale: float = AUTOSCALE,
 ) -> xr.DataTree:
     """Sample the joint mediation model; an ArviZ 1.x ``xarray.DataTree``.
 
     Arrays as in :func:`build_mediation_design`. ``hierarchical`` needs ``groups``; without
     it, groups (if any) get independent priors. ``backend``: ``"numpyro"`` (NumPyro's NUTS
     kernel in a compiled scan) or ``"pymc"`` (PyMC's NUTS on the same log density written in
-    PyTensor); the coefficient draws are the same exact Gaussian step for both.
+    PyTensor); the coefficient draws are the same exact Gaussian step for both. ``autoscale``:
+    the priors' rule (:func:`build_mediation_design`).
 
     The tree (G groups, p controls): ``posterior`` (chain, draw, ...) with ``a``, ``b``,
     ``direct``, ``indirect``, ``total``, ``proportion`` (and ``curvature``) per ``group``,
@@ -504,7 +507,7 @@ def fit_mediation_bayes(
     start = time.perf_counter()
     md = build_mediation_design(x, m, y, controls=controls, x2=x2, fe=fe, groups=groups, group_names=group_names,
                                 control_names=control_names, marginalize_fe=marginalize_fe, within=within,
-                                mediator_rows=mediator_rows)
+                                mediator_rows=mediator_rows, autoscale=autoscale)
     target_accept = float(target_accept or (0.95 if hierarchical else 0.8))
     method = _chain_method(int(chains), chain_method)
     prep_s = time.perf_counter() - start

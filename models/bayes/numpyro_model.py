@@ -35,12 +35,14 @@ with ``n_eff = n - r`` when the r fixed-effect levels are integrated out (see
 (n - n_eff)/2 · log(2 pi sigma^2)`` is the same number; it is kept for the tests and for
 pointwise log likelihoods.
 
-``likelihood="student_t"`` (row level; ``nu ~ Gamma(nu_shape, nu_rate)``)::
+``likelihood="student_t"`` (row level; ``nu ~ Gamma(nu_shape, nu_rate)``), with the r
+fixed-effect levels as explicit parameters (:mod:`tradeq.models.bayes.student_t`)::
 
-    y_i ~ StudentT(nu, mu_i, sigma)
+    y_i ~ StudentT(nu, mu_i + sum_j fe[l_ij], sigma),   fe[l] ~ Normal(0, fe_scale)
 
-The within transformation is exact only for a Gaussian likelihood; with Student-t errors
-the model is a robustness check on the demeaned data (no FE degrees-of-freedom term).
+The within transformation is exact only for a Gaussian likelihood; the demeaned rows alone
+(``model_data(..., explicit_fe=False)``, kept for the validation that shows it) are a profile
+likelihood that understates sigma and every posterior sd.
 
 Static settings are bound with :func:`functools.partial` (see :func:`make_model`) so the
 data arrays are the only traced arguments and repeated fits of the same shapes (as in
@@ -62,20 +64,29 @@ from numpyro.infer import MCMC, NUTS
 from ..compile_clock import compile_clock
 from .design import GroupDesign, SuffStats
 from .priors import PriorScales
+from .student_t import FE_PRIOR_FACTOR, explicit_effects
 
 LOG_2PI = float(np.log(2 * np.pi))
 
 
-def model_data(gd: GroupDesign, stats: SuffStats | None, *, rows: bool) -> dict[str, np.ndarray]:
+def model_data(gd: GroupDesign, stats: SuffStats | None, *, rows: bool, explicit_fe: bool = False) -> dict[str, np.ndarray]:
     """The arrays the model is conditioned on: sufficient statistics or rows.
 
     Sufficient statistics: ``ZtZ`` (k, k), ``coef_hat`` (k,), ``rss_hat`` (), ``n_eff`` ().
     Rows: ``Z`` (n, k), ``y`` (n,), ``n_fe`` () = n - n_eff, the absorbed FE levels that
-    enter the log(sigma) term.
+    enter the log(sigma) term. ``explicit_fe`` (rows, Student-t): ``fe_index`` (n, m) each
+    row's explicit effects (index r: none) and ``fe_scale`` () their prior sd
+    (:func:`tradeq.models.bayes.student_t.explicit_effects`).
     """
     if rows:
         n_eff = stats.n_eff if stats is not None else float(gd.n)
-        return {"Z": gd.Z, "y": gd.y, "n_fe": np.float64(gd.n - n_eff)}
+        data = {"Z": gd.Z, "y": gd.y, "n_fe": np.float64(gd.n - n_eff)}
+        if explicit_fe:
+            if gd.fe is None:
+                raise ValueError("explicit fixed effects need the group design's FE codes (gd.fe)")
+            index, r = explicit_effects(gd.fe)
+            data |= {"fe_index": index, "fe_free": np.zeros(r), "fe_scale": np.float64(FE_PRIOR_FACTOR * gd.prior.sigma)}
+        return data
     return {
         "ZtZ": stats.ZtZ,
         "coef_hat": stats.coef_hat,
@@ -140,7 +151,12 @@ def inverted_u(
     theta = jnp.concatenate([b1, b2, beta])
     if likelihood == "student_t":
         nu = numpyro.sample("nu", dist.Gamma(prior.nu_shape, prior.nu_rate))
-        numpyro.sample("y", dist.StudentT(nu, data["Z"] @ theta, sigma), obs=data["y"])
+        mu = data["Z"] @ theta
+        if "fe_index" in data:
+            with numpyro.plate("fe_level", data["fe_free"].shape[0]):
+                fe = numpyro.sample("fe", dist.Normal(0.0, data["fe_scale"]))
+            mu = mu + jnp.concatenate([fe, jnp.zeros(1)])[data["fe_index"]].sum(axis=1)
+        numpyro.sample("y", dist.StudentT(nu, mu, sigma), obs=data["y"])
     elif likelihood != "normal":
         raise ValueError(f"likelihood must be 'normal' or 'student_t', got {likelihood!r}")
     elif "ZtZ" in data:

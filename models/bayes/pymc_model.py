@@ -10,7 +10,8 @@ Model (see that module for the full statement)::
     beta[j] ~ Normal(0, s_beta_j)           sigma ~ HalfNormal(s_sigma)
     theta = (b1, b2, beta)
     normal:    log p(y | .) = -n_eff/2 log(2 pi sigma^2) - (RSS_hat + d'Z'Zd) / (2 sigma^2),  d = theta - theta_hat
-    student_t: y_i ~ StudentT(nu, Z_i theta, sigma),  nu ~ Gamma(nu_shape, nu_rate)
+    student_t: y_i ~ StudentT(nu, Z_i theta + sum_j fe[l_ij], sigma),  nu ~ Gamma(nu_shape, nu_rate),
+               fe[l] ~ Normal(0, fe_scale)  (explicit FE levels, tradeq.models.bayes.student_t)
 
 The pooled model has ``slope[0] ~ Normal(0, s_slope)``, ``b2[0] ~ Normal(0, s_b2)``.
 Variable names, dims and coordinates match the NumPyro model, so both backends give the
@@ -82,7 +83,11 @@ def build_model(
         theta = pt.concatenate([b1, b2, beta])
         if likelihood == "student_t":
             nu = pm.Gamma("nu", alpha=prior.nu_shape, beta=prior.nu_rate)
-            pm.StudentT("y", nu=nu, mu=pt.dot(data["Z"], theta), sigma=sigma, observed=data["y"])
+            mu = pt.dot(data["Z"], theta)
+            if "fe_index" in data:  # explicit fixed effects (tradeq.models.bayes.student_t)
+                fe = pm.Normal("fe", 0.0, float(data["fe_scale"]), shape=data["fe_free"].shape[0])
+                mu = mu + pt.concatenate([fe, pt.zeros(1)])[data["fe_index"]].sum(axis=1)
+            pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=data["y"])
         elif "ZtZ" in data:
             pm.Potential(
                 "loglik",
@@ -97,7 +102,7 @@ def build_model(
     return model
 
 
-POSTERIOR_VARS = ("mu_slope", "mu_b2", "tau_slope", "tau_b2", "z_slope", "z_b2", "slope", "b2", "b1", "beta", "sigma", "nu")
+POSTERIOR_VARS = ("mu_slope", "mu_b2", "tau_slope", "tau_b2", "z_slope", "z_b2", "slope", "b2", "b1", "beta", "sigma", "nu", "fe")
 
 
 def _stat(ds, *names):

@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from tradeq.analyses.bayes_options import fit_inverted_u
 from tradeq.analyses.groups import Split
 from tradeq.analyses.heterogeneity import interaction_names, pooled_interaction
 from tradeq.errors import ConfigError, DataError
 from tradeq.models.bayes.diagnostics import check_convergence, convergence, posterior_table
-from tradeq.models.bayes.fit import fit_bayes
 from tradeq.models.bayes.priors import PriorScales, default_priors
 from tradeq.models.design import Design
 from tradeq.models.fe_result import FEFit
@@ -73,15 +73,12 @@ def priors(design: Design, core: str, controls: list[str], inference: InferenceS
 
 def fit_posterior(design: Design, split: Split, core: str, controls: list[str], inference: InferenceSpec,
                   seed: int) -> xr.DataTree:
+    """The posterior, every ``inference.*`` setting applied (:mod:`tradeq.analyses.bayes_options`);
+    the priors are those of :func:`priors` (the controls' scales, then the group main effects')."""
     groups = split.codes[design.row_id]
-    prior, center = priors(design, core, controls, inference)
-    return fit_bayes(
-        design, groups=groups, group_names=list(split.labels), core=core, prior=prior, center=center,
-        backend=str(inference.backend), hierarchical=bool(inference.hierarchical),
-        likelihood=str(inference.likelihood), draws=int(inference.draws), tune=int(inference.tune),
-        chains=int(inference.chains), collapse=bool(inference.collapse), seed=int(seed), progress=True,
-        target_accept=inference.target_accept,
-    )
+    center = float(design.X[:, design.x_names.index(core)].mean())
+    return fit_inverted_u(design, inference, groups=groups, group_names=list(split.labels), core=core, center=center,
+                          seed=int(seed), progress=True)
 
 
 def ols_group_intervals(panel: Panel, split: Split, fit: FEFit, core: str, controls: list[str],
@@ -134,7 +131,8 @@ def comparison_markdown(dt: xr.DataTree, ols: xr.Dataset, fit: FEFit | None, con
     caption = (f"**Posterior beside OLS** ({dt.attrs.get('model', 'hierarchical inverted U')}, "
                f"backend {dt.attrs.get('backend', '')}): OLS per group from the FE model with group-specific "
                "slopes and the run's covariance; posterior intervals equal-tailed. The posterior mean of "
-               "inverted_u[g] is P(inverted U within the group's data range).")
+               "inverted_u[g] is P(inverted U within the group's data range). Likelihood: "
+               f"{dt.attrs.get('likelihood_form', '')}.")
     return "\n".join(["", caption, "", *rows, ""]) + "\n"
 
 
@@ -209,7 +207,8 @@ def report_parts(b: BayesInvertedU, spec: EstimateSpec, fit: FEFit | None) -> Ba
         })
     d = b.diagnostics
     record = {"groups": list(b.groups), "backend": str(inf.backend), "draws": int(inf.draws), "tune": int(inf.tune),
-              "chains": int(inf.chains), "max_rhat": d["max_rhat"], "divergences": d["divergences"],
+              "chains": int(inf.chains), "likelihood": str(inf.likelihood),
+              "likelihood_form": dt.attrs.get("likelihood_form"), "max_rhat": d["max_rhat"], "divergences": d["divergences"],
               "min_ess_bulk": d["min_ess_bulk"], "min_ess_tail": d["min_ess_tail"], "rhat": d["rhat"],
               "ess_bulk": d["ess_bulk"], "ess_tail": d["ess_tail"],
               "plots": [n for n in files if n.endswith(".png")]}

@@ -50,6 +50,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import warnings
@@ -84,7 +85,7 @@ from tradeq.analyses.groups import (
     pooled_columns,
     split_groups,
 )
-from tradeq.errors import DataError
+from tradeq.errors import ConfigError, DataError
 from tradeq.models.terms import square_formula, square_term
 from tradeq.models.wald import wald_test
 from tradeq.panel import Panel
@@ -192,9 +193,10 @@ def _bayes(panel: Panel, split: Split, spec: Spec, cfg: DictConfig, level: float
     from omegaconf import OmegaConf
 
     from tradeq import pipeline
-    from tradeq.models.bayes.fit import fit_bayes
+    from tradeq.analyses.bayes_options import fit_inverted_u, groups_unused
 
     inf = cfg.inference
+    groups_unused(inf, "heterogeneity")
     frame = panel.frame.loc[split.codes >= 0].reset_index(drop=True)
     codes_all = split.codes[split.codes >= 0]
     sub = with_frame(panel, frame)
@@ -202,11 +204,8 @@ def _bayes(panel: Panel, split: Split, spec: Spec, cfg: DictConfig, level: float
     groups = codes_all[design.row_id]
     with warnings.catch_warnings():
         warnings.simplefilter("default")
-        dt = fit_bayes(
-            design, groups=groups, group_names=list(split.labels), core=spec.terms[0],
-            backend=str(value(inf.backend)), hierarchical=bool(inf.hierarchical), likelihood=str(value(inf.likelihood)),
-            draws=int(inf.draws), tune=int(inf.tune), chains=int(inf.chains), collapse=bool(inf.collapse), seed=int(cfg.seed), progress=False,
-        )
+        dt = fit_inverted_u(design, inf, groups=groups, group_names=list(split.labels), core=spec.terms[0],
+                            seed=int(cfg.seed), progress=False)
     return dt
 
 
@@ -214,6 +213,7 @@ def _posterior_summary(dt, labels, x: str, controls, level: float) -> dict:
     post = dt["posterior"].to_dataset()
     alpha = (1.0 - level) / 2.0
     hierarchical = "mu_slope" in post
+    levels = json.loads(dt.attrs.get("group_levels", "[]"))
 
     def st(da):
         v = np.asarray(da.values, float).reshape(-1)
@@ -232,12 +232,14 @@ def _posterior_summary(dt, labels, x: str, controls, level: float) -> dict:
         if "p_inverted_u" in dt["derived"]:
             pu = dt["derived"]["p_inverted_u"]
             entry["p_inverted_u"] = float(pu.sel(group=g).values) if g in groups else float(pu.values.reshape(-1)[0])
-        if "beta" in post:
-            entry["controls"] = {str(c): st(post["beta"].sel(control=c)) for c in post["control"].values}
+        if "beta" in post:  # the controls; the group main effects 1[g] go in "group_levels"
+            entry["controls"] = {str(c): st(post["beta"].sel(control=c)) for c in post["control"].values
+                                 if str(c) not in levels}
         out[g] = entry
     return {"groups": out, "hierarchical": hierarchical, "level": level,
             "max_rhat": dt.attrs.get("max_rhat"), "divergences": dt.attrs.get("divergences"),
-            "model": dt.attrs.get("model")}
+            "model": dt.attrs.get("model"), "likelihood_form": dt.attrs.get("likelihood_form"),
+            "group_levels": {c: st(post["beta"].sel(control=c)) for c in levels}}
 
 
 def _ols_intervals(fits: dict[str, Fitted], labels, x: str, level: float) -> xr.Dataset:
@@ -352,7 +354,10 @@ def table_notes(tests, levels: dict, bayes, truth_groups, x: str) -> list[str]:
     if bayes is not None:
         notes.append("Bayes columns: posterior mean (posterior sd) of the hierarchical model with common controls and FE "
                      "(partial pooling across groups); turning point: posterior median [95% interval]; "
-                     "P(inverted U) = posterior probability of an inverted U on the group's range.")
+                     "P(inverted U) = posterior probability of an inverted U on the group's range; "
+                     f"likelihood: {bayes.get('likelihood_form')}"
+                     + (f"; group main effects {', '.join(bayes['group_levels'])} included." if bayes.get("group_levels")
+                        else "; the fixed effects absorb the group main effects."))
         caution = convergence_note(bayes.get("max_rhat"), bayes.get("divergences"))
         if caution:
             notes.append(caution)
@@ -407,6 +412,10 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
     hierarchical Bayes (``inference.kind=bayes|both``) and the forest plots."""
     mc = cfg.model
     s = settings(mc)
+    bayes_kind = str(value(cfg.inference.kind))
+    if bayes_kind in ("bayes", "both") and not s.quadratic:
+        raise ConfigError(f"inference.kind={bayes_kind}: the Bayesian model of model=heterogeneity is the inverted U "
+                          "(b1, b2 by group); with model.quadratic=false there is none to fit: use inference.kind=fe")
     split = split_groups(panel.frame, str(mc.split_by), mc.split_levels, mc.split_cuts, f"data {panel.source!r}")
     labels = list(split.labels)
     with timings("fit"):
@@ -417,7 +426,7 @@ def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
         levels = group_levels(panel.frame, split, s.fe, pooled.fit)
     truth_groups = _truth_groups(panel.truth, labels, s.x)
     bayes = posterior = None
-    if str(value(cfg.inference.kind)) in ("bayes", "both") and s.quadratic:
+    if bayes_kind in ("bayes", "both"):
         with timings("bayes"):
             posterior = _bayes(panel, split, s.spec, cfg, s.level)
             bayes = _posterior_summary(posterior, labels, s.x, s.controls, s.level)

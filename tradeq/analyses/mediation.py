@@ -325,10 +325,12 @@ def _truth(panel: Panel, model: MediationModel, summary: dict) -> dict | None:
 
 def _bayes(res: MediationResult, cfg: EstimateSpec):
     """The Bayesian joint model on the same sample; hierarchical by ``model.split_by`` groups."""
+    from tradeq.analyses.bayes_options import mediation_options
     from tradeq.analyses.groups import split_groups
     from tradeq.models.bayes.mediation import fit_mediation_bayes, mediation_summary
 
     inf, mc = cfg.inference, cfg.model
+    options = mediation_options(inf)
     raw = res.arrays["raw"]
     groups = names = None
     hierarchical = False
@@ -342,9 +344,8 @@ def _bayes(res: MediationResult, cfg: EstimateSpec):
     mediator_rows = _mediator_cells(res, groups) if res.model.mediator_cluster else None
     dt = fit_mediation_bayes(
         raw["x"], raw["m"], raw["y"], controls=raw["W"], x2=raw["x2"], fe=raw["fe"],
-        groups=groups, group_names=names, hierarchical=hierarchical, mediator_rows=mediator_rows,
-        draws=int(inf.draws), tune=int(inf.tune), chains=int(inf.chains), seed=int(cfg.seed),
-        control_names=raw["control_names"], backend=str(value(inf.backend)),
+        groups=groups, group_names=names, mediator_rows=mediator_rows, seed=int(cfg.seed),
+        control_names=raw["control_names"], **(options | {"hierarchical": hierarchical}),
     )
     summary = mediation_summary(dt, level=float(mc.level))
     summary["n_obs"] = int(raw["y"].shape[0])

@@ -19,8 +19,16 @@ Here the engine's generic hooks do the three steps, per replication:
    so the DGP is exactly the model's sampling distribution;
 3. :meth:`BayesSBC.run` (host, once per replication) fits :func:`tradeq.models.bayes.fit.fit_bayes`
    with the same fixed prior scales and centre, and returns, per parameter, the rank of
-   the truth among the (thinned) draws, the posterior mean and sd and the central
-   interval at the study's level.
+   the truth among the draws thinned to their effective sample size (:func:`ess_rank`), the
+   posterior mean and sd and the central interval at the study's level (from all draws).
+
+Ranks from correlated draws are not uniform even for a correct posterior: the draws cluster,
+so the truth falls below all or none of them too often (a U-shaped histogram). Talts et al.
+(sec. 5.1) thin the chains to their effective sample size first. :func:`ess_rank` keeps every
+``ceil(N / ESS)``-th draw of each chain (ESS the smaller of bulk and tail ESS of the
+parameter's chains, N the draws of all chains) and maps the rank r among the K kept draws to
+``floor((r + u) (L + 1) / (K + 1))`` with u ~ U(0, 1): uniform on 0..L when r is uniform on
+0..K, so every replication reports on the same scale L (``n_draws``) whatever its ESS.
 
 The engine then reports coverage and the other metrics as for any estimator, plus the
 chi-square p-value of rank uniformity (:func:`tradeq.montecarlo.metrics.rank_uniformity`)
@@ -50,14 +58,31 @@ SBC_PARAMETERS = ("b1", "b2", "slope", "sigma")
 FORMULA = "quality ~ Market + I(Market**2) + scale + age + roa + rdebt + fic | firm + year"
 
 
+def ess_rank(chains: np.ndarray, truth: float, n_ranks: int, u: float) -> tuple[float, int]:
+    """Rank of ``truth`` among ``chains`` (C, D) thinned to their effective sample size, on
+    0..``n_ranks``, and the number K of draws kept (module docstring); ``u`` in [0, 1)."""
+    from arviz_stats.base import array_stats
+
+    chains = np.asarray(chains, float)
+    C, D = chains.shape
+    ess = min(float(array_stats.ess(chains, chain_axis=0, draw_axis=1, method="bulk")),
+              float(array_stats.ess(chains, chain_axis=0, draw_axis=1, method="tail", prob=0.05)))
+    step = int(np.ceil(C * D / ess)) if np.isfinite(ess) and ess > 0 else D
+    kept = chains[:, :: max(step, 1)].ravel()
+    raw = int(np.sum(kept < truth))
+    return float(np.floor((raw + u) * (n_ranks + 1) / (kept.size + 1))), int(kept.size)
+
+
 @dataclass(frozen=True)
 class BayesSBC(Estimator):
     """SBC of the pooled Bayesian inverted U (see the module docstring).
 
     ``slope``, ``b2``, ``beta`` (one per control, in :data:`CONTROLS` order), ``sigma``:
     the prior scales; ``center``: the reference point c of the slope prior; ``draws``,
-    ``tune``, ``chains``, ``thin``: the sampler (ranks use every ``thin``-th draw, L =
-    chains · draws / thin); ``backend``: numpyro or pymc. Label ``<name>/posterior``.
+    ``tune``, ``chains``: the sampler; ``thin``: 0 (default) thins each parameter's draws to
+    their effective sample size (:func:`ess_rank`), k > 0 keeps every k-th draw (no ESS check);
+    ranks are on 0..L, L = chains · draws / max(thin, 1); ``backend``: numpyro or pymc.
+    Label ``<name>/posterior``.
     """
 
     name: str = "bayes"
@@ -69,7 +94,7 @@ class BayesSBC(Estimator):
     draws: int = 200
     tune: int = 300
     chains: int = 2
-    thin: int = 1
+    thin: int = 0
     backend: str = "numpyro"
     level: float = 0.95
 
@@ -80,8 +105,8 @@ class BayesSBC(Estimator):
             raise ConfigError(f"estimator {self.name!r}: prior.beta needs {len(CONTROLS)} scales {CONTROLS}")
         if min(self.slope, self.b2, self.sigma, *self.beta) <= 0:
             raise ConfigError(f"estimator {self.name!r}: prior scales must be positive")
-        if self.draws % self.thin:
-            raise ConfigError(f"estimator {self.name!r}: draws must be a multiple of thin")
+        if self.thin < 0 or (self.thin and self.draws % self.thin):
+            raise ConfigError(f"estimator {self.name!r}: thin must be 0 (thin to the ESS) or a divisor of draws")
 
     @classmethod
     def from_config(cls, name: str, spec: Mapping[str, Any], level: float) -> BayesSBC:
@@ -103,7 +128,7 @@ class BayesSBC(Estimator):
 
     @property
     def n_draws(self) -> int:
-        return self.chains * self.draws // self.thin
+        return self.chains * self.draws // max(self.thin, 1)
 
     def spec(self) -> dict:
         return {"kind": "sbc", "name": self.name, "prior": {"slope": self.slope, "b2": self.b2,
@@ -146,10 +171,16 @@ class BayesSBC(Estimator):
         post = dt["posterior"]
         truth = {k: float(v) for k, v in self.truth(params).items()}
         alpha = (1.0 - self.level) / 2.0
-        out = {k: {} for k in ("rank", "mean", "sd", "lo", "hi")}
-        for p in SBC_PARAMETERS:
-            d = np.asarray(post[p].values, float).reshape(self.chains, self.draws)[:, :: self.thin].ravel()
-            out["rank"][p] = float(np.sum(d < truth[p]))
+        out = {k: {} for k in ("rank", "mean", "sd", "lo", "hi", "kept")}
+        jitter = np.random.default_rng(seed).random(len(SBC_PARAMETERS))
+        for j, p in enumerate(SBC_PARAMETERS):
+            chains = np.asarray(post[p].values, float).reshape(self.chains, self.draws)
+            if self.thin:
+                kept = chains[:, :: self.thin].ravel()
+                out["rank"][p], out["kept"][p] = float(np.sum(kept < truth[p])), kept.size
+            else:
+                out["rank"][p], out["kept"][p] = ess_rank(chains, truth[p], self.n_draws, jitter[j])
+            d = chains.ravel()
             out["mean"][p] = float(d.mean())
             out["sd"][p] = float(d.std(ddof=1))
             out["lo"][p], out["hi"][p] = (float(v) for v in np.quantile(d, [alpha, 1.0 - alpha]))

@@ -8,8 +8,8 @@
   re-sampled or faked. One figure per coefficient: b1 and b2 differ by an order of
   magnitude and would squash each other on a shared axis.
 * :func:`plot_group_curves` — each group's fitted curve ``b1 x + b2 x^2`` (relative to
-  the grid's low end) with its 95% band, the population curve, the turning point's 95%
-  interval as a shaded band and the group's data range.
+  the grid's low end) with its 95% band, the population curve, the turning point's median
+  and 95% interval as a bar along the panel's top and the group's data range.
 * :func:`plot_trace` / :func:`plot_rank` — trace + marginal and rank plots of the main
   parameters (arviz-plots).
 """
@@ -103,11 +103,29 @@ def plot_interval_forest(models: dict[str, xr.Dataset], var_name: str, path: str
     )
     pc.add_legend("model")
     fig = pc.viz["figure"].item()
+    _tidy_forest(fig, var_name)
     fig.suptitle(title)
     if path is not None:
         fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)
     return pc
+
+
+def _tidy_forest(fig, var_name: str) -> None:
+    """Drop the label column's axis captions ("variable", "group") and the variable's name (the
+    title says it), and move the legend below the intervals, where it covers none of them."""
+    for ax in fig.axes:
+        for text in ax.texts:
+            if text.get_text() == var_name:
+                text.set_visible(False)
+        if ax.get_xlabel() in ("variable", "group") or {t.get_text() for t in ax.get_xticklabels()} <= {"variable", "group", ""}:
+            ax.set_xlabel("")
+            ax.set_xticks([])
+            ax.spines["bottom"].set_visible(False)
+    for legend in fig.legends:
+        legend.set_loc("upper center")
+        legend.set_bbox_to_anchor((0.5, 0.0), transform=fig.transFigure)
+        legend.set_title(None)
 
 
 def plot_group_forest(
@@ -134,9 +152,22 @@ def plot_group_forest(
     )
 
 
+def _turning_point_bar(ax, t_lo: float, t_mid: float, t_hi: float, x: np.ndarray, prob: float) -> None:
+    """The turning point's median and ``prob`` interval as a bar along the top of the panel
+    (a shaded band would cover the whole panel when the interval is wide)."""
+    if not (np.isfinite(t_lo) and np.isfinite(t_hi) and t_hi > x[0] and t_lo < x[-1]):
+        return
+    top = ax.get_xaxis_transform()  # x in data units, y in axes units
+    ax.plot([max(t_lo, x[0]), min(t_hi, x[-1])], [0.95, 0.95], color="C1", lw=3, solid_capstyle="butt",
+            transform=top, label=f"turning point: median, {prob:.0%} interval")
+    if x[0] <= t_mid <= x[-1]:
+        ax.plot([t_mid], [0.95], "o", color="C1", ms=5, transform=top)
+
+
 def plot_group_curves(dt: xr.DataTree, path: str | Path | None = None, prob: float = 0.95):
     """Small multiples: each group's curve with a ``prob`` band, the population curve, the
-    turning point's ``prob`` interval (shaded) and the group's data range (dotted)."""
+    turning point's median and ``prob`` interval (a bar at the top) and the group's data range
+    (dotted)."""
     post = dt["posterior"].to_dataset()
     grid = post["x_grid"]
     curves = group_curves(post, grid)
@@ -154,9 +185,7 @@ def plot_group_curves(dt: xr.DataTree, path: str | Path | None = None, prob: flo
         ax.fill_between(x, lo.sel(group=g), hi.sel(group=g), color="C0", alpha=0.25, lw=0, label=f"{prob:.0%} band")
         ax.plot(x, mid.sel(group=g), color="C0", lw=2, label="group curve (median)")
         ax.plot(x, pop.sel(quantile=0.5), color="k", ls="--", lw=1, label="population curve")
-        t_lo, t_hi = (float(tp.sel(group=g, quantile=q)) for q in (alpha, 1 - alpha))
-        if np.isfinite(t_lo) and np.isfinite(t_hi) and t_hi > x[0] and t_lo < x[-1]:
-            ax.axvspan(max(t_lo, x[0]), min(t_hi, x[-1]), color="C1", alpha=0.2, lw=0, label=f"turning point {prob:.0%}")
+        _turning_point_bar(ax, *(float(tp.sel(group=g, quantile=q)) for q in (alpha, 0.5, 1 - alpha)), x, prob)
         for edge in (float(cd["group_x_lo"].sel(group=g)), float(cd["group_x_hi"].sel(group=g))):
             ax.axvline(edge, color="grey", ls=":", lw=1)
         p = float(dt["derived"]["p_inverted_u"].sel(group=g))
@@ -195,6 +224,13 @@ def plot_trace(dt: xr.DataTree, path: str | Path | None = None, var_names=None):
 def plot_rank(dt: xr.DataTree, path: str | Path | None = None, var_names=None):
     """Rank (fractional ECDF) plots per chain: flat within the envelope when chains mix."""
     pc = azp.plot_rank(dt, var_names=_present(dt, var_names or ["b1", "b2", *MAIN_PARAMS]), backend="matplotlib")
+    fig = pc.viz["figure"].item()
+    rows = len({round(ax.get_position().y0, 3) for ax in fig.axes})
+    fig.set_size_inches(max(fig.get_size_inches()[0], 14.0), 2.6 * rows)
+    fig.set_layout_engine(None)
+    fig.subplots_adjust(hspace=1.1, top=0.95, bottom=0.06)  # room for two-line titles above the tick labels
+    for ax in fig.axes:
+        ax.title.set_fontsize(8)
     if path is not None:
         pc.savefig(path)
         plt.close(pc.viz["figure"].item())

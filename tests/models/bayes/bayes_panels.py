@@ -115,3 +115,20 @@ def dummy_within(M: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, int, bool]:
     S = np.column_stack([(fe[:, j][:, None] == np.unique(fe[:, j])[None, :]).astype(float) for j in range(1, fe.shape[1])])
     Sb = demean(S, fe[:, 0])
     return Mb - Sb @ np.linalg.lstsq(Sb, Mb, rcond=None)[0], 0, True
+
+
+def switching_group_panel(seed: int, *, n_firms: int = 300, n_years: int = 8, shift: float = 0.3):
+    """Equal inverted-U curves in two groups, a group that changes within firm (and year),
+    correlated with x, and a level shift ``shift`` between the groups (issue 14, defect 1)."""
+    rng = np.random.default_rng(seed)
+    firm = np.repeat(np.arange(n_firms), n_years)
+    year = np.tile(np.arange(n_years), n_firms)
+    x = 4.0 + 0.4 * rng.standard_normal(n_firms)[firm] + 0.3 * rng.standard_normal(firm.size)
+    g = (x + 0.3 * rng.standard_normal(firm.size) > 4.0).astype(np.int64)
+    y = (0.8 * x - 0.1 * x**2 + shift * g + rng.normal(0, 0.3, n_firms)[firm] + rng.normal(0, 0.1, n_years)[year]
+         + 0.1 * rng.standard_normal(firm.size))
+    design = Design(y=y, X=np.column_stack([x, x**2]), x_names=("Market", "I(Market ** 2)"),
+                    fe=np.column_stack([firm, year]).astype(np.int32), fe_names=("firm", "year"),
+                    cluster=np.zeros((firm.size, 0), np.int32), cluster_names=(), row_id=np.arange(firm.size),
+                    y_name="quality")
+    return design, g

@@ -4,10 +4,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-from bayes_panels import simulate_panel
+from bayes_panels import dummy_within, simulate_panel, switching_group_panel
 
 from tradeq.models.bayes.design import build_group_design, fe_rank, interact, sufficient_stats
 from tradeq.models.bayes.priors import PriorScales, default_priors
+from tradeq.models.design import Design
 
 
 def dummies(codes):
@@ -64,9 +65,72 @@ def test_no_fixed_effects_demeans_and_drops_intercept():
     p = simulate_panel(2, n_firms=80, fe=False)
     gd = build_group_design(p.design, p.groups, p.group_names, "Market")
     assert "Intercept" not in gd.control_names and gd.fe_rank == 1
-    X = np.column_stack([interact(p.design.X[:, 0], p.groups, 6), interact(p.design.X[:, 1], p.groups, 6), p.design.X[:, 2:]])
+    # no FE to absorb them: every group but the first keeps its main effect 1[g]
+    assert gd.level_names == tuple(f"1[{g}]" for g in p.group_names[1:])
+    assert gd.control_names == ("scale", "roa", *gd.level_names)
+    X = np.column_stack([interact(p.design.X[:, 0], p.groups, 6), interact(p.design.X[:, 1], p.groups, 6),
+                         p.design.X[:, 2:4], dummies(p.groups)[:, 1:], np.ones(p.design.n)])
     expected = np.linalg.lstsq(X, p.design.y, rcond=None)[0][:-1]  # last column: the intercept
     np.testing.assert_allclose(sufficient_stats(gd.Z, gd.y).coef_hat, expected, rtol=1e-8)
+
+
+def test_group_main_effect_keeps_equal_curves_equal():
+    """A level shift between groups that vary within firm loads onto the slopes unless 1[g] is in
+    the design: with it, the least-squares and posterior slope differences are centred on 0 (the
+    LSDV regression with the group dummy as reference); without it (the old design) they are
+    many sds away."""
+    design, g = switching_group_panel(0)
+    gd = build_group_design(design, g, ("A", "B"), "Market")
+    assert gd.level_names == ("1[B]",) and gd.control_names == ("1[B]",)
+    ss = sufficient_stats(gd.Z, gd.y, gd.n_eff())
+    X = np.column_stack([interact(design.X[:, 0], g, 2), interact(design.X[:, 1], g, 2), g,
+                         dummies(design.fe[:, 0]), dummies(design.fe[:, 1])[:, 1:]])
+    np.testing.assert_allclose(ss.coef_hat, np.linalg.lstsq(X, design.y, rcond=None)[0][:5], rtol=1e-7, atol=1e-9)
+    # the slope differences b1_B - b1_A and b2_B - b2_A are 0 within 3 sds; the gap between the
+    # curves at x = 4 is the level shift
+    for contrast in ([-1.0, 1.0, 0, 0, 0], [0, 0, -1.0, 1.0, 0]):
+        est, sd = _contrast(ss, contrast)
+        assert abs(est) < 3 * sd
+    est, sd = _contrast(ss, [-4.0, 4.0, -16.0, 16.0, 1.0])
+    assert abs(est - 0.3) < 3 * sd
+    old = sufficient_stats(gd.Z[:, :4], gd.y, gd.n_eff())  # the old design, without 1[g]
+    est, sd = _contrast(old, [-1.0, 1.0, 0, 0])
+    assert abs(est) > 5 * sd
+
+
+def _contrast(ss, c) -> tuple[float, float]:
+    """Least-squares estimate of c'theta and its iid standard error."""
+    c = np.asarray(c, float)
+    return float(c @ ss.coef_hat), float(np.sqrt(ss.rss_hat / ss.n_eff * c @ np.linalg.solve(ss.ZtZ, c)))
+
+
+def test_absorbed_group_main_effects_drop():
+    """A group constant within firm (region x ownership here) has its levels absorbed by the
+    firm effects: no 1[g] column, the FWL slopes equal the LSDV ones without it."""
+    p = simulate_panel(7, n_firms=120)
+    gd = build_group_design(p.design, p.groups, p.group_names, "Market")
+    assert gd.level_names == () and gd.control_names == ("scale", "roa")
+
+
+def test_fe_rank_of_three_way_fixed_effects():
+    """n_eff on a 3-way FE design equals n less the numpy matrix rank of the dummy matrix (the
+    old count, levels less m - 1, is only an upper bound: here the third dimension is nested in
+    the first, so it adds no rank)."""
+    rng = np.random.default_rng(3)
+    firm = rng.integers(0, 30, 400)
+    year = rng.integers(0, 7, 400)
+    industry = firm % 5  # nested in firm
+    fe = np.column_stack([firm, year, industry]).astype(np.int32)
+    D = np.column_stack([dummies(firm), dummies(year), dummies(industry)])
+    rank = np.linalg.matrix_rank(D)
+    assert rank < np.unique(firm).size + 7 + 5 - 2
+    assert fe_rank(fe) == rank
+    x = 4.0 + rng.standard_normal(400)
+    design = Design(y=rng.standard_normal(400), X=np.column_stack([x, x**2]), x_names=("Market", "I(Market ** 2)"),
+                    fe=fe, fe_names=("firm", "year", "industry"), cluster=np.zeros((400, 0), np.int32),
+                    cluster_names=(), row_id=np.arange(400), y_name="y")
+    gd = build_group_design(design, None, None, "Market", within=dummy_within)
+    assert gd.n_eff() == 400 - rank
 
 
 def test_fe_rank_equals_matrix_rank():

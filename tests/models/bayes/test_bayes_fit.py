@@ -6,10 +6,10 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
-from bayes_panels import simulate_panel
+from bayes_panels import simulate_panel, switching_group_panel
 
 from tradeq.models.bayes import ConvergenceError, derived, fit_bayes, posterior_table
-from tradeq.models.bayes.design import build_group_design
+from tradeq.models.bayes.design import build_group_design, interact
 from tradeq.models.bayes.fit import data_ranges
 
 FAST = dict(draws=200, tune=200, chains=2, progress=False)
@@ -125,12 +125,43 @@ def test_errors_and_raise_on_fail(panel):
         fit_bayes(panel.design, draws=20, tune=5, chains=2, progress=False, raise_on_fail=True, **kw)
 
 
+def _lsdv_sigma(panel, n_rows_less: int) -> tuple[float, int]:
+    """(sqrt(RSS / (N - k)), rank of the FE dummies) of the brute-force dummy-variable regression (slopes, controls and
+    every firm and year dummy as columns, numpy least squares), N = rows less ``n_rows_less``."""
+    d = panel.design
+    G = len(panel.group_names)
+    D = np.column_stack([(d.fe[:, j][:, None] == np.unique(d.fe[:, j])[None, :]) for j in range(2)]).astype(float)
+    X = np.column_stack([interact(d.X[:, 0], panel.groups, G), interact(d.X[:, 1], panel.groups, G), d.X[:, 2:], D])
+    resid = d.y - X @ np.linalg.lstsq(X, d.y, rcond=None)[0]
+    return float(np.sqrt(resid @ resid / (d.n - n_rows_less - (2 * G + 2)))), int(np.linalg.matrix_rank(D))
+
+
 def test_profile_likelihood_gives_smaller_sigma(panel, fit):
+    """The FE-integrated likelihood's sigma matches the dummy-variable regression's residual sd
+    with the FE levels counted by numpy's matrix rank (an independent n_eff); the profile one
+    (FE levels not counted) matches the residual sd over all rows, and is smaller."""
     dt = quiet_fit(panel.design, groups=panel.groups, group_names=list(panel.group_names), core="Market", marginalize_fe=False, seed=3, **FAST)
-    n, n_eff = fit.attrs["n_obs"], fit.attrs["n_eff"]
-    assert dt.attrs["n_eff"] == n
-    ratio = float(dt["posterior"]["sigma"].mean() / fit["posterior"]["sigma"].mean())
-    assert ratio == pytest.approx(np.sqrt(n_eff / n), rel=0.03)
+    _, rank = _lsdv_sigma(panel, 0)
+    assert fit.attrs["n_eff"] == panel.design.n - rank and dt.attrs["n_eff"] == panel.design.n
+    marginal, profile = _lsdv_sigma(panel, rank)[0], _lsdv_sigma(panel, 0)[0]
+    assert profile < 0.9 * marginal
+    assert float(fit["posterior"]["sigma"].median()) == pytest.approx(marginal, rel=0.02)
+    assert float(dt["posterior"]["sigma"].median()) == pytest.approx(profile, rel=0.02)
+
+
+def test_group_level_shift_does_not_load_onto_the_slopes():
+    """Equal curves, a group that changes within firm correlated with x, a level shift of 0.3
+    (issue 14, defect 1): the posterior of b1_B - b1_A is centred on 0 and 1[B] is in the
+    posterior's controls."""
+    design, g = switching_group_panel(1)
+    dt = quiet_fit(design, groups=g, group_names=["A", "B"], core="Market", seed=1, **FAST)
+    post = dt["posterior"]
+    assert post["control"].values.tolist() == ["1[B]"] and json.loads(dt.attrs["group_levels"]) == ["1[B]"]
+    for var in ("b1", "b2"):
+        diff = (post[var].sel(group="B") - post[var].sel(group="A")).values.ravel()
+        assert abs(diff.mean()) < 3 * diff.std()
+    gap = (post["b1"].sel(group="B") - post["b1"].sel(group="A")) * 4 + (post["b2"].sel(group="B") - post["b2"].sel(group="A")) * 16 + post["beta"].sel(control="1[B]")
+    assert abs(float(gap.mean()) - 0.3) < 3 * float(gap.std())
 
 
 def test_netcdf_round_trip(fit, tmp_path):

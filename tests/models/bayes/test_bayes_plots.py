@@ -56,3 +56,44 @@ def test_forest_takes_precomputed_intervals(setup, tmp_path):
     assert xs.max() == pytest.approx(float(ols["b2"].sel(stat="upper").max()))
     post = dt["posterior"]["b2"]
     assert np.any(np.isclose(xs, float(post.sel(group="West:SOE").quantile(0.975))))
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_forest_has_no_stray_labels_and_the_legend_covers_no_interval(setup):
+    _, dt = setup
+    pc = bayes_plots.plot_group_forest(dt, "b1")
+    fig = pc.viz["figure"].item()
+    fig.canvas.draw()
+    visible = [t.get_text() for ax in fig.axes for t in [*ax.texts, ax.xaxis.label, *ax.get_xticklabels()] if t.get_visible()]
+    assert not {"variable", "group", "b1"} & set(visible)
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert all(not _overlap(legend, ax.get_window_extent(renderer)) for ax in fig.axes)
+
+
+def test_turning_point_interval_does_not_flood_the_curves(setup):
+    """The turning point's interval is a bar along the panel's top, not a shaded band (which
+    covered whole panels when the interval was wide)."""
+    _, dt = setup
+    fig = bayes_plots.plot_group_curves(dt)
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        bars = [line for line in ax.get_lines() if str(line.get_label()).startswith("turning point")]
+        assert bars and all(np.allclose(line.get_ydata(), 0.95) for line in bars)
+        assert not [p for p in ax.patches if p.get_label().startswith("turning point")]
+
+
+def test_rank_plot_titles_do_not_overlap(setup):
+    _, dt = setup
+    pc = bayes_plots.plot_rank(dt)
+    fig = pc.viz["figure"].item()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    titles = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+    ticks = [t.get_window_extent(renderer) for ax in fig.axes for t in [*ax.get_xticklabels(), ax.xaxis.label]
+             if t.get_visible() and t.get_text()]
+    assert titles and not any(_overlap(a, b) for a in titles for b in ticks)

@@ -7,12 +7,13 @@ transformed outcome of a fixed small firm panel with firm and year effects,
 
 fit the model (sufficient statistics, FE integrated out: n_eff = n - rank D; all S fits at
 once with :func:`tradeq.models.bayes.numpyro_model.sample_batch`, one NUTS chain each) and record
-the rank of each true parameter among L = 99 thinned posterior draws. With a correct
-model, likelihood and sampler the ranks are uniform on 0..L; a chi-square test over 10
-bins checks that per parameter. (simuk simulates from the model's own observed site;
-the exact FE likelihood here needs the demeaned noise M e, so the loop is written out.)
-A negative control shows the check catches the error it is meant to catch: scaling sigma's
-draws by sqrt(n / n_eff)^-1, as the profile likelihood would, breaks uniformity.
+the rank of each true parameter among its draws thinned to their effective sample size, on
+0..L, L = 99 (:func:`tradeq.montecarlo.sbc.ess_rank`). With a correct model, likelihood and
+sampler the ranks are uniform on 0..L; a chi-square test over 10 bins checks that per
+parameter. (simuk simulates from the model's own observed site; the exact FE likelihood here
+needs the demeaned noise M e, so the loop is written out.) A negative control shows the check
+catches the error it is meant to catch: the same data sets fitted with a wrong model, the
+profile likelihood (n_eff = n, the FE levels not counted), give non-uniform ranks of sigma.
 """
 
 import numpy as np
@@ -23,10 +24,11 @@ from scipy import stats
 from tradeq.models.bayes.design import build_group_design, sufficient_stats
 from tradeq.models.bayes.numpyro_model import make_model, model_data, sample_batch
 from tradeq.models.bayes.priors import PriorScales
+from tradeq.montecarlo.sbc import ess_rank
 
 S = 120  # simulations
 L = 99  # thinned posterior draws per simulation -> ranks 0..99, 10 bins of 10
-TUNE, DRAWS, THIN = 400, 400, 4
+TUNE, DRAWS = 400, 400
 CHUNK = 30  # data sets per vectorised run: lockstep over fewer trajectories is faster
 PRIOR = PriorScales(slope=0.3, b2=0.3, tau_slope=0.2, tau_b2=0.2, beta=(0.1, 0.1), sigma=0.2)
 CHECKED = ["mu_slope", "mu_b2", "tau_slope", "tau_b2", "sigma", "beta[0]", "b1[0]", "b2[0]", "b1[5]", "b2[5]"]
@@ -56,7 +58,7 @@ def ranks():
     gd = build_group_design(panel.design, panel.groups, panel.group_names, "Market", within=dummy_within)
     n_eff = gd.n_eff()
     rng = np.random.default_rng(2024)
-    truths, datasets = [], []
+    truths, datasets, profile = [], [], []
     for _ in range(S):
         truth = prior_draw(rng, gd.n_groups, gd.n_controls, gd.center)
         theta = np.concatenate([truth["b1"], truth["b2"], truth["beta"]])
@@ -64,16 +66,21 @@ def ranks():
         y = gd.Z @ theta + truth["sigma"] * noise
         truths.append(truth)
         datasets.append(model_data(gd, sufficient_stats(gd.Z, y, n_eff), rows=False))
-    batch = {k: np.stack([d[k] for d in datasets]) for k in datasets[0]}
-    post, _ = sample_batch(make_model(PRIOR, gd.n_groups, center=gd.center), batch, seed=7, draws=DRAWS, tune=TUNE, chunk=CHUNK)
-    sigma_ratio = np.sqrt(gd.n / n_eff)
+        profile.append(model_data(gd, sufficient_stats(gd.Z, y, float(gd.n)), rows=False))
+    model = make_model(PRIOR, gd.n_groups, center=gd.center)
+    post, _ = sample_batch(model, _stack(datasets), seed=7, draws=DRAWS, tune=TUNE, chunk=CHUNK)
+    wrong, _ = sample_batch(model, _stack(profile), seed=7, draws=DRAWS, tune=TUNE, chunk=CHUNK)
+    u = rng.random((S, len(CHECKED) + 1))
     out = {name: [] for name in [*CHECKED, "sigma_profile"]}
     for s, truth in enumerate(truths):
-        draws = {k: v[s, ::THIN][:L] for k, v in post.items()}
-        for name in CHECKED:
-            out[name].append(int(np.sum(scalar(draws, name) < scalar(truth, name))))
-        out["sigma_profile"].append(int(np.sum(draws["sigma"] / sigma_ratio < truth["sigma"])))
-    return {k: np.array(v) for k, v in out.items()}
+        for j, name in enumerate(CHECKED):
+            out[name].append(ess_rank(scalar(post, name)[s][None, :], scalar(truth, name), L, u[s, j])[0])
+        out["sigma_profile"].append(ess_rank(wrong["sigma"][s][None, :], truth["sigma"], L, u[s, -1])[0])
+    return {k: np.array(v, dtype=int) for k, v in out.items()}
+
+
+def _stack(datasets):
+    return {k: np.stack([d[k] for d in datasets]) for k in datasets[0]}
 
 
 def uniformity_pvalue(r):
@@ -90,5 +97,5 @@ def test_ranks_are_uniform(ranks):
 
 @pytest.mark.slow
 def test_sbc_detects_a_miscalibrated_sigma(ranks):
-    """Negative control: the profile-likelihood sigma (too small) fails the same test."""
+    """Negative control: sigma fitted with the wrong (profile) likelihood fails the same test."""
     assert uniformity_pvalue(ranks["sigma_profile"]) < 0.001
