@@ -43,7 +43,7 @@ def run(spec: EstimateSpec, run_dir: Path, cfg: DictConfig) -> Report:
     return report
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="estimate")
+@hydra.main(version_base="1.3", config_path=str(Path(__file__).resolve().parent / "conf"), config_name="estimate")
 def main(cfg: DictConfig) -> None:
     tradeq.setup_runtime()  # here too: launcher workers import this module, they do not run it
     run(estimate_spec(cfg, HydraConfig.get().runtime.choices), Path(HydraConfig.get().runtime.output_dir), cfg)

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -135,6 +136,11 @@ def _log_to_file(message: str) -> None:
                                                 "msg": message}))
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning as one ``warning:`` line on the console and in the run's log (no source line)."""
+    log.warning("warning: %s", str(message).strip().splitlines()[0] if str(message).strip() else category.__name__)
+
+
 def fail(message: str) -> int:
     _log_to_file(message)
     print(f"error: {message}", file=sys.stderr)
@@ -147,7 +153,9 @@ def run(main: Callable[[], None]) -> int:
     sys.argv = quote_formula_overrides(sys.argv)
     stderr, sys.stderr = sys.stderr, _WithoutHydraJobLine(sys.stderr)
     try:
-        main()
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            main()
     except TradeqError as err:
         return fail(str(err))
     except (HydraException, OmegaConfBaseException) as err:
