@@ -6,6 +6,7 @@ offending column or rows, raised before any estimation starts.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -65,14 +66,16 @@ def _csv_notes(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
     rows with fewer fields than the header (padded with missing values). Warns about both."""
     if not frame.isna().to_numpy().any():
         return {}
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)  # padded fields stay NaN here, "" is ""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)  # every cell as its text
     notes: dict[str, Any] = {}
-    short = raw.isna().any(axis=1).to_numpy()
-    if short.any():
-        first = int(short.argmax()) + 2  # the header is line 1
-        notes["rows_with_missing_fields"] = int(short.sum())
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        rows = csv.reader(handle)
+        width = len(next(rows, []))
+        short = [i for i, row in enumerate(rows, start=2) if row and len(row) < width]
+    if short:
+        notes["rows_with_missing_fields"] = len(short)
         log.warning("warning: data file %r: %d row(s) have fewer fields than the header (first: line %d); "
-                    "their missing fields are read as missing values", str(path), int(short.sum()), first)
+                    "their missing fields are read as missing values", str(path), len(short), short[0])
     text = {}
     for col in frame.columns:
         cells = raw[col].dropna().str.strip()
