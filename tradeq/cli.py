@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import OmegaConfBaseException
 
 from tradeq.errors import TradeqError
@@ -75,6 +75,11 @@ def describe_config_error(err: BaseException) -> str:
         group = key.rsplit(".", 1)[0]
         return (f"{key} is not a setting of {_chosen(group)}"
                 + (f"; its settings are: {', '.join(fields)}" if fields else ""))
+    if isinstance(err, OverrideParseException):
+        override = getattr(err, "override", None) or _one_line(err).split(";")[0].split(": ", 1)[-1]
+        key, _, val = str(override).partition("=")
+        return (f"cannot read the override {override!r}: quote a value with spaces or symbols inside the "
+                f"argument, e.g. '{key}=\"{val}\"'")
     if isinstance(err, MissingConfigException):
         text = _missing_option(err)
         match = re.search(r"hydra/launcher/(\w+)", text)
@@ -160,7 +165,7 @@ def run(main: Callable[[], None]) -> int:
         return fail(str(err))
     except (HydraException, OmegaConfBaseException) as err:
         return fail(describe_config_error(err))
-    except PermissionError as err:
+    except (PermissionError, NotADirectoryError, FileExistsError, IsADirectoryError) as err:  # the run folder
         return fail(f"cannot write {err.filename or 'the run folder'}: {err.strerror} (choose another hydra.run.dir)")
     except KeyboardInterrupt:
         print("interrupted: the run folder keeps the last complete set of files", file=sys.stderr)
