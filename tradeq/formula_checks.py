@@ -63,6 +63,8 @@ def check_formula(formula, setting: str = "model.formula") -> None:
     parts = formula.split("|")
     if len(parts) > 2:
         raise _fail(formula, "has more than one '|'; write 'y ~ x | fe1 + fe2'", setting)
+    if "~" not in parts[0]:
+        raise _fail(formula, "needs 'y ~ x' before the '|' of the fixed effects", setting)
     lhs, rhs = (s.strip() for s in parts[0].split("~"))
     if not lhs:
         raise _fail(formula, "has no outcome on the left of '~'", setting)
