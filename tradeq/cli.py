@@ -141,6 +141,19 @@ def _log_to_file(message: str) -> None:
                                                 "msg": message}))
 
 
+_UNKNOWN_PLUGIN = re.compile(r"Unknown plugin class : '(hydra_plugins\.(\w+)\.[\w.]+)'")
+
+
+def _missing_plugin(err: RuntimeError) -> str | None:
+    """The line for a launcher config whose plugin is not installed (Hydra's "Unknown plugin class")."""
+    match = _UNKNOWN_PLUGIN.search(str(err))
+    if not match:
+        return None
+    package = match.group(2).replace("_", "-")
+    chosen = next((a for a in sys.argv[1:] if a.startswith("hydra/launcher=")), "the launcher")
+    return f"{chosen} needs its plugin, which is not installed: pip install {package}"
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """A Python warning as one ``warning:`` line on the console and in the run's log (no source line)."""
     log.warning("warning: %s", str(message).strip().splitlines()[0] if str(message).strip() else category.__name__)
@@ -167,6 +180,11 @@ def run(main: Callable[[], None]) -> int:
         return fail(describe_config_error(err))
     except (PermissionError, NotADirectoryError, FileExistsError, IsADirectoryError) as err:  # the run folder
         return fail(f"cannot write {err.filename or 'the run folder'}: {err.strerror} (choose another hydra.run.dir)")
+    except RuntimeError as err:
+        plugin = _missing_plugin(err)
+        if plugin is None:
+            raise
+        return fail(plugin)
     except KeyboardInterrupt:
         print("interrupted: the run folder keeps the last complete set of files", file=sys.stderr)
         return 130

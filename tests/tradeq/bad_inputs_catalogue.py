@@ -234,9 +234,8 @@ CASES: list[tuple[str, list[str], str]] = [
                                       "model.split_levels=[nosuch]"],
      "data '{data}/panel.csv': model.split_levels ['nosuch'] do not occur in column 'ownership'; its values are "
      "['SOE', 'non-SOE']"),
-    ("missing launcher plugin", ["-m", "hydra/launcher=submitit_local", "model=inverted_u"],
-     "In 'hydra/config': Could not find 'hydra/launcher/submitit_local'; available options in 'hydra/launcher': "
-     "basic, joblib, ray, slurm (the launcher is a plugin: pip install hydra-submitit-launcher)"),
+    ("missing launcher plugin", ["-m", "hydra/launcher=ray", "model=inverted_u"],
+     "hydra/launcher=ray needs its plugin, which is not installed: pip install hydra-ray-launcher"),
 ]
 
 
