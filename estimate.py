@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 import tradeq
-from tradeq import cli, pipeline
+from tradeq import cli, pipeline, progress
 from tradeq.analyses import ANALYSES
 from tradeq.config import register_configs
 from tradeq.report.writer import Report, check_writable, run_files, write_files
@@ -32,7 +32,7 @@ def run(spec: EstimateSpec, run_dir: Path, cfg: DictConfig) -> Report:
     """The pipeline: panel → the analysis's estimate → its report → the run folder's files."""
     check_writable(run_dir)
     timings = Timings()
-    with timings("load"):
+    with timings("load"), progress.step("loading data"):
         panel = pipeline.load_panel(spec.data, spec.seed)
     analysis = ANALYSES[spec.model.KIND]
     result = analysis.estimate(spec, panel, timings)

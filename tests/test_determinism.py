@@ -15,7 +15,6 @@ import xarray as xr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import estimate  # noqa: E402
-
 from tradeq import cli  # noqa: E402
 
 ARGS = ["model=inverted_u", "data.n_firms=300", "inference=both", "inference.draws=150", "inference.tune=150",
@@ -66,3 +65,29 @@ def test_estimate_log_holds_what_the_console_showed(two_runs):
     assert any(line.startswith("| Market |") for line in shown) and any("warning:" in line for line in shown)
     missing = [line for line in shown if line not in log]
     assert not missing, missing[:3]
+
+
+def test_progress_bars_go_to_the_console_not_the_log(two_runs):
+    (a, console), _ = two_runs
+    for text in (console, (a / "estimate.log").read_text(encoding="utf-8")):
+        assert "it/s" not in text and "%|" not in text and "loading data" not in text
+
+
+def test_progress_bars_show_when_enabled():
+    import time
+
+    from tradeq import progress
+
+    out = io.StringIO()
+    with progress.step("loading data", enabled=True, file=out):
+        time.sleep(1.2 * progress.REFRESH_S)
+    assert "loading data" in out.getvalue()
+    out = io.StringIO()
+    with progress.counted("bootstrap", 10, "draws", enabled=True, file=out) as advance:
+        advance(4)
+        advance(6)
+    assert "bootstrap" in out.getvalue() and "/10 " in out.getvalue()
+    quiet = io.StringIO()
+    with progress.step("loading data", file=quiet):  # not a terminal: no bar
+        pass
+    assert quiet.getvalue() == ""
