@@ -97,10 +97,10 @@ def _expr_columns(expr: str) -> tuple[set[str], set[str]]:
 
 
 def required_columns(formula: str) -> tuple[str, list[str], list[str]]:
-    """(outcome, numeric variables, categorical variables incl. FEs) of a fixest-style formula.
+    """(outcome, numeric regressor variables, categorical variables incl. FEs) of a fixest-style formula.
 
-    The outcome is the left side as written (``np.log(gsp)``); its variables (``gsp``) lead the
-    numeric list. Parsed from formulaic's factors with the AST rather than ``required_variables``,
+    The outcome is the left side as written (``np.log(gsp)``; :func:`outcome_columns` gives its
+    variables). Parsed from formulaic's factors with the AST rather than ``required_variables``,
     which drops names that collide with formulaic transforms — the paper's control ``scale`` among them.
     """
     from formulaic import Formula
@@ -116,8 +116,7 @@ def required_columns(formula: str) -> tuple[str, list[str], list[str]]:
         raise ConfigError(f"model.formula {formula!r} must have exactly one outcome on the left of '~'")
     numeric: list[str] = []
     categorical: list[str] = []
-    factors = [outcome[0], *(str(f.expr) for term in parsed.rhs for f in term.factors)]
-    for expr in factors:
+    for expr in (str(f.expr) for term in parsed.rhs for f in term.factors):
         if expr in ("1", "0"):
             continue
         try:
@@ -128,6 +127,14 @@ def required_columns(formula: str) -> tuple[str, list[str], list[str]]:
         categorical += sorted(cat - set(categorical))
     categorical += [c.strip() for t in fe_terms for c in t.split("^")]
     return outcome[0], numeric, list(dict.fromkeys(categorical))
+
+
+def outcome_columns(outcome: str) -> list[str]:
+    """The variables of an outcome expression: ``np.log(gsp)`` → ``["gsp"]``, ``quality`` → ``["quality"]``."""
+    try:
+        return sorted(_expr_columns(outcome)[0])
+    except SyntaxError:
+        raise ConfigError(f"model.formula: cannot read the outcome {outcome!r}") from None
 
 
 def cluster_columns(model_cfg, fe_names: list[str]) -> list[str]:
@@ -159,7 +166,7 @@ def build_design(panel: Panel, model_cfg) -> Design:
     outcome, numeric, categorical = required_columns(formula)
     _, fe_terms = split_formula(formula)
     clusters = cluster_columns(model_cfg, fe_terms)
-    validate_panel(panel, numeric=numeric, categorical=[*categorical, *clusters])
+    validate_panel(panel, numeric=[*outcome_columns(outcome), *numeric], categorical=[*categorical, *clusters])
     try:
         design = design_from_formula(panel.frame, formula, cluster=clusters or None)
     except (KeyError, ValueError) as err:  # the data's problem, said with the formula's terms
