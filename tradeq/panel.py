@@ -48,6 +48,7 @@ class Panel:
     truth: Any = None
     files: dict[str, Any] = field(default_factory=dict)
     reading: dict[str, Any] = field(default_factory=dict)
+    value_codes: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def fingerprint(self) -> dict:
         """Rows, columns and a SHA-256 of the frame's contents (index excluded)."""
@@ -89,6 +90,21 @@ def _csv_notes(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
     return notes
 
 
+def _stata_value_codes(path: Path, frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Label → stored number of each labelled (categorical) column whose labels name one number each."""
+    labelled = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not labelled:
+        return {}
+    numbers = pd.read_stata(path, convert_categoricals=False, columns=labelled)
+    out = {}
+    for c in labelled:
+        pairs = pd.DataFrame({"label": frame[c].astype(object), "number": numbers[c]}).dropna().drop_duplicates()
+        if pairs["label"].is_unique and pd.api.types.is_numeric_dtype(pairs["number"]):
+            pairs = pairs.sort_values("number")
+            out[str(c)] = {str(k): float(v) for k, v in zip(pairs["label"], pairs["number"])}
+    return out
+
+
 def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, str], dict[str, Any]]:
     """Read .csv, .parquet or .dta; return the frame, Stata variable labels (empty otherwise)
     and the reader's notes (:func:`_csv_notes`, CSV only).
@@ -112,7 +128,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, str], dict[str
             with pd.read_stata(path, iterator=True, convert_categoricals=True) as reader:
                 labels = {k: v for k, v in reader.variable_labels().items() if v}
                 frame = reader.read()
-            return frame, labels, {}
+            return frame, labels, {"value_codes": _stata_value_codes(path, frame)}
     except DataError:
         raise
     except Exception as exc:  # a parser error is reported with the file it came from
@@ -124,6 +140,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, str], dict[str
 
 def load_file_panel(path: str | Path, rename: dict[str, str], id: str | None, time: str | None) -> Panel:
     frame, labels, reading = read_table(path)
+    codes = reading.pop("value_codes", {})
     unknown = [c for c in rename if c not in frame.columns]
     if unknown:
         raise DataError(
@@ -136,7 +153,23 @@ def load_file_panel(path: str | Path, rename: dict[str, str], id: str | None, ti
                         "that the file already has; rename those too, or choose other names")
     frame = frame.rename(columns=dict(rename))
     labels = {rename.get(k, k): v for k, v in labels.items()}
-    return Panel(frame=frame, source=str(path), id=id, time=time, labels=labels, reading=reading)
+    codes = {rename.get(k, k): v for k, v in codes.items()}
+    return Panel(frame=frame, source=str(path), id=id, time=time, labels=labels, reading=reading, value_codes=codes)
+
+
+def with_value_codes(panel: Panel, columns: Iterable[str]) -> pd.DataFrame:
+    """The frame with each labelled column of ``columns`` replaced by its stored numbers
+    (:attr:`Panel.value_codes`), as Stata reads ``reg y soe``; the frame itself when there are none."""
+    frame = panel.frame
+    used = [c for c in dict.fromkeys(columns) if c in panel.value_codes and c in frame.columns
+            and isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not used:
+        return frame
+    for c in used:
+        shown = ", ".join(f"{k} = {v:g}" for k, v in list(panel.value_codes[c].items())[:4])
+        log.info("column %r is a labelled variable: used as its stored numbers (%s); C(%s) gives one dummy "
+                 "per label", c, shown, c)
+    return frame.assign(**{c: frame[c].astype(object).map(panel.value_codes[c]).astype(float) for c in used})
 
 
 def validate_panel(
@@ -162,12 +195,13 @@ def validate_panel(
         )
     if frame.shape[0] == 0:
         raise DataError(f"{where}: the sample is empty (0 rows)")
-    labelled = [c for c in numeric if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    labelled = [c for c in numeric if isinstance(frame[c].dtype, pd.CategoricalDtype) and c not in panel.value_codes]
     if labelled:
         c = labelled[0]
         raise DataError(f"{where}: column {c!r} is a labelled (categorical) variable with values "
                         f"{list(frame[c].cat.categories)[:6]}; write C({c}) in model.formula for its dummies")
-    wrong = [c for c in numeric if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
+    wrong = [c for c in numeric if c not in panel.value_codes
+             and not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
     if wrong:
         kinds = {c: str(frame[c].dtype) for c in wrong}
         raise DataError(f"{where}: column(s) {wrong} must be numeric but have dtype {kinds}")

@@ -26,7 +26,7 @@ from tradeq.models.fixed_effects import fit_fe
 from tradeq.models.singletons import drop_singletons
 from tradeq.models.utest import UTestResult
 from tradeq.models.utest import from_fit as utest_from_fit
-from tradeq.panel import Panel, load_file_panel, validate_panel
+from tradeq.panel import Panel, load_file_panel, validate_panel, with_value_codes
 from tradeq.raw.loader import load_raw_panel
 from tradeq.specs import FileSpec, PublishedSpec, SyntheticFirmsSpec, SyntheticProvincesSpec
 from tradeq.specs.data_raw import RawSpec
@@ -167,8 +167,9 @@ def build_design(panel: Panel, model_cfg) -> Design:
     _, fe_terms = split_formula(formula)
     clusters = cluster_columns(model_cfg, fe_terms)
     validate_panel(panel, numeric=[*outcome_columns(outcome), *numeric], categorical=[*categorical, *clusters])
+    frame = with_value_codes(panel, [*outcome_columns(outcome), *numeric])
     try:
-        design = design_from_formula(panel.frame, formula, cluster=clusters or None)
+        design = design_from_formula(frame, formula, cluster=clusters or None)
     except (KeyError, ValueError) as err:  # the data's problem, said with the formula's terms
         raise describe_formula_error(err, formula, panel.source) from None
     check_design(design, panel.source)

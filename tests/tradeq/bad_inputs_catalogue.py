@@ -126,10 +126,6 @@ CASES: list[tuple[str, list[str], str]] = [
      "data.rename={'scale': 'x', 'age': 'x'}: renames two columns onto ['x']"),
     ("text in a numeric column", _file("strings.csv"),
      "data '{data}/strings.csv': column(s) ['scale'] must be numeric but have dtype {'scale': 'str'}"),
-    ("labelled .dta variable used as a number", [*FILE, "data.path={data}/labelled.dta",
-                                                  "model.formula=quality ~ Market + soe | firm + year"],
-     "data '{data}/labelled.dta': column 'soe' is a labelled (categorical) variable with values "
-     "['private', 'state']; write C(soe) in model.formula for its dummies"),
     ("an all-missing column", _file("all_nan.csv"),
      "data '{data}/all_nan.csv': the sample is empty after dropping rows with missing values "
      "(missing per column: {'scale': 300})"),

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from bad_inputs_catalogue import CASES, ROOT, errors_markdown, make_data, message_pattern
@@ -17,6 +19,7 @@ from bad_inputs_catalogue import CASES, ROOT, errors_markdown, make_data, messag
 sys.path.insert(0, str(ROOT))
 import estimate  # noqa: E402  (the entry point's @hydra.main function, called in-process)
 from tradeq import cli  # noqa: E402
+from tradeq.errors import DataError  # noqa: E402
 
 #: What Hydra and the log leave in a run folder whatever happens; anything else is a result file.
 NOT_RESULTS = {".hydra", "estimate.log", "multirun.yaml"}
@@ -161,3 +164,28 @@ def test_collinear_regressor_is_one_warning_line(data, tmp_path):
     assert status == 0, err
     assert "warning: dropped collinear regressor(s): ['k']" in _warnings(out)
     assert "UserWarning" not in out + err
+
+
+def test_labelled_dta_dummy_is_its_stored_numbers(data, tmp_path):
+    """``reg quality Market soe`` in Stata uses soe's stored 0/1: so does the formula (against pyfixest)."""
+    import pyfixest as pf
+
+    status, out, err = invoke(["model=fe", "data=file", "data.path={data}/labelled.dta",
+                               "model.formula=quality ~ Market + soe | year"], data, tmp_path)
+    assert status == 0, err
+    est = pd.read_csv(tmp_path / "estimates.csv").set_index("term")
+    frame = pd.read_stata(data / "labelled.dta", convert_categoricals=False)
+    ref = pf.feols("quality ~ Market + soe | year", frame, vcov={"CRV1": "year"})
+    np.testing.assert_allclose(est.loc[["Market", "soe"], "estimate"], ref.coef().to_numpy(), rtol=1e-8)
+    assert "used as its stored numbers (private = 0, state = 1)" in (tmp_path / "estimate.log").read_text()
+
+
+def test_labelled_variable_without_one_number_per_label_asks_for_c(data, tmp_path):
+    from tradeq.panel import load_file_panel, validate_panel
+
+    panel = load_file_panel(data / "labelled.dta", {}, "firm", "year")
+    assert panel.value_codes == {"soe": {"private": 0.0, "state": 1.0}}
+    ambiguous = dataclasses.replace(panel, value_codes={})
+    with pytest.raises(DataError, match=r"column 'soe' is a labelled \(categorical\) variable with values "
+                                        r"\['private', 'state'\]; write C\(soe\) in model.formula"):
+        validate_panel(ambiguous, numeric=["quality", "soe"])
