@@ -200,7 +200,7 @@ def _jackknife(S, T, statistic, layout) -> np.ndarray:
 
 
 def bootstrap_crossproducts(S, key, n_boot: int, statistic, layout, *, sums=None, chunk_size=None,
-                            jackknife: bool = True):
+                            jackknife: bool = True, progress=None):
     """Point estimate (q,), draws (B, q) and jackknife values (G, q) or None of a statistic.
 
     ``S`` (G, p, p) per-cluster cross-products, ``sums`` (G, k) per-cluster column sums or
@@ -208,7 +208,8 @@ def bootstrap_crossproducts(S, key, n_boot: int, statistic, layout, *, sums=None
     (..., q) — a module-level function, JAX-traceable, with a hashable ``layout`` (both are
     static: one compilation per statistic, layout and shape). Replicates are computed
     ``chunk_size`` at a time (default about 1M count cells per chunk), so memory stays
-    O(chunk·G + G·p²). Singular replicates give NaN/inf draws.
+    O(chunk·G + G·p²). Singular replicates give NaN/inf draws. ``progress(n)``, when given, is
+    called with the number of replicates each chunk finished (a progress bar's update).
     """
     S = np.asarray(S, dtype=float)
     G, p, _ = S.shape
@@ -224,6 +225,8 @@ def bootstrap_crossproducts(S, key, n_boot: int, statistic, layout, *, sums=None
         reps = jnp.arange(start, start + chunk, dtype=jnp.uint32)
         out = np.asarray(_bootstrap_chunk(key, reps, S_flat, T_j, G, statistic, layout))
         draws.append(out[: min(chunk, n_boot - start)])
+        if progress is not None:
+            progress(len(draws[-1]))
     draws = np.concatenate(draws, axis=0) if draws else np.empty((0,) + estimate.shape)
     jack = _jackknife(S, T, statistic, layout) if jackknife else None
     return estimate, draws, jack

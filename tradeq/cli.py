@@ -14,11 +14,12 @@ import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import OmegaConfBaseException
 
 from tradeq.errors import TradeqError
@@ -74,6 +75,11 @@ def describe_config_error(err: BaseException) -> str:
         group = key.rsplit(".", 1)[0]
         return (f"{key} is not a setting of {_chosen(group)}"
                 + (f"; its settings are: {', '.join(fields)}" if fields else ""))
+    if isinstance(err, OverrideParseException):
+        override = getattr(err, "override", None) or _one_line(err).split(";")[0].split(": ", 1)[-1]
+        key, _, val = str(override).partition("=")
+        return (f"cannot read the override {override!r}: quote a value with spaces or symbols inside the "
+                f"argument, e.g. '{key}=\"{val}\"'")
     if isinstance(err, MissingConfigException):
         text = _missing_option(err)
         match = re.search(r"hydra/launcher/(\w+)", text)
@@ -135,6 +141,24 @@ def _log_to_file(message: str) -> None:
                                                 "msg": message}))
 
 
+_UNKNOWN_PLUGIN = re.compile(r"Unknown plugin class : '(hydra_plugins\.(\w+)\.[\w.]+)'")
+
+
+def _missing_plugin(err: RuntimeError) -> str | None:
+    """The line for a launcher config whose plugin is not installed (Hydra's "Unknown plugin class")."""
+    match = _UNKNOWN_PLUGIN.search(str(err))
+    if not match:
+        return None
+    package = match.group(2).replace("_", "-")
+    chosen = next((a for a in sys.argv[1:] if a.startswith("hydra/launcher=")), "the launcher")
+    return f"{chosen} needs its plugin, which is not installed: pip install {package}"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning as one ``warning:`` line on the console and in the run's log (no source line)."""
+    log.warning("warning: %s", str(message).strip().splitlines()[0] if str(message).strip() else category.__name__)
+
+
 def fail(message: str) -> int:
     _log_to_file(message)
     print(f"error: {message}", file=sys.stderr)
@@ -147,13 +171,20 @@ def run(main: Callable[[], None]) -> int:
     sys.argv = quote_formula_overrides(sys.argv)
     stderr, sys.stderr = sys.stderr, _WithoutHydraJobLine(sys.stderr)
     try:
-        main()
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            main()
     except TradeqError as err:
         return fail(str(err))
     except (HydraException, OmegaConfBaseException) as err:
         return fail(describe_config_error(err))
-    except PermissionError as err:
+    except (PermissionError, NotADirectoryError, FileExistsError, IsADirectoryError) as err:  # the run folder
         return fail(f"cannot write {err.filename or 'the run folder'}: {err.strerror} (choose another hydra.run.dir)")
+    except RuntimeError as err:
+        plugin = _missing_plugin(err)
+        if plugin is None:
+            raise
+        return fail(plugin)
     except KeyboardInterrupt:
         print("interrupted: the run folder keeps the last complete set of files", file=sys.stderr)
         return 130

@@ -41,7 +41,7 @@ def with_provinces(panel: Panel, column: str, exclude_tibet: bool) -> Panel:
         log.info("data.exclude_tibet=true: dropped Tibet's %d rows", dropped)
         source = f"{source} (Tibet's {dropped} rows dropped: data.exclude_tibet=true)"
     return Panel(frame=frame, source=source, id=panel.id or "province", time=panel.time, labels=panel.labels,
-                 truth=panel.truth)
+                 truth=panel.truth, value_codes=panel.value_codes, reading=panel.reading)
 
 
 def _only(frame: pd.DataFrame | None, column: str) -> str | None:

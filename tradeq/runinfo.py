@@ -53,7 +53,7 @@ def run_record(spec, panel, timings: dict, config: dict) -> dict:
     """Everything needed to reproduce a run: seed, data fingerprint, timings, versions, commit, config."""
     return {
         "seed": int(spec.seed),
-        "data": {"source": panel.source, **panel.fingerprint()},
+        "data": {"source": panel.source, **panel.fingerprint(), **({"reading": panel.reading} if panel.reading else {})},
         "timings_s": dict(timings),
         "versions": package_versions(),
         "git": git_commit(),

@@ -74,7 +74,7 @@ def test_stata_value_labels_become_categories(tmp_path):
     df = frame().assign(own=pd.Categorical(["SOE", "private"] * 6))
     path = tmp_path / "p.dta"
     df.to_stata(path, write_index=False)
-    out, _ = read_table(path)
+    out, _, _ = read_table(path)
     assert isinstance(out["own"].dtype, pd.CategoricalDtype)
     assert set(out["own"].cat.categories) == {"SOE", "private"}
 

@@ -22,3 +22,17 @@ def test_defined_test_rows():
     rows = utest_rows(r)
     assert rows["Turning point"] == "2.000 (0.150)" and rows["U-test verdict"] == "inverted U"
     assert rows["Lind–Mehlum t (p)"] == f"{r.t:.3f} ({r.p:.3f})"
+
+
+def test_console_header_names_the_shape():
+    import numpy as np
+
+    from tradeq.models.utest import utest
+    from tradeq.pipeline import CoreRange, describe_utest
+
+    rng = CoreRange(0.0, 10.0, "model.utest_interval")
+    V = np.diag([1e-4, 1e-6])
+    u_shape = describe_utest(utest(np.array([-1.0, 0.1]), V, 0.0, 10.0, df=500), rng)
+    hump = describe_utest(utest(np.array([1.0, -0.1]), V, 0.0, 10.0, df=500), rng)
+    assert u_shape.startswith("U test (Lind–Mehlum) on [0, 10]")
+    assert hump.startswith("Inverted-U test (Lind–Mehlum) on [0, 10]")

@@ -115,7 +115,7 @@ def utest(fitted: Fitted, treatment: str, level: float = 0.95) -> tuple[UTestRes
 def with_frame(panel: Panel, frame: pd.DataFrame) -> Panel:
     """The panel with another frame (a subsample or added columns), same source and truth."""
     return Panel(frame=frame, source=panel.source, id=panel.id, time=panel.time,
-                 labels=panel.labels, truth=panel.truth)
+                 labels=panel.labels, truth=panel.truth, value_codes=panel.value_codes)
 
 
 def apply_tail(panel: Panel, model_cfg, outcome: str | None) -> tuple[Panel, dict | None]:

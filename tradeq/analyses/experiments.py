@@ -9,21 +9,43 @@ then). ``python -m tradeq.analyses.experiments`` lists them.
 
 from __future__ import annotations
 
+import re
+import shutil
+import textwrap
 from pathlib import Path
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "experiment"
 
 
 def available(conf: Path = CONF) -> dict[str, str]:
-    """Experiment name → the first line of its description (the YAML's leading comments)."""
+    """Experiment name → the first sentence of its description (the YAML's leading comments,
+    joined across lines: a sentence that wraps is not cut)."""
     out = {}
     for path in sorted(conf.glob("*.yaml"), key=lambda p: (len(p.stem), p.stem)):
-        lines = [ln[1:].strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("#")]
-        lines = [ln for ln in lines if not ln.startswith("@package")]
-        out[path.stem] = lines[0] if lines else ""
+        lines = []
+        for ln in path.read_text(encoding="utf-8").splitlines():
+            if not ln.startswith("#"):
+                break
+            if not ln[1:].strip().startswith("@package"):
+                lines.append(ln[1:].strip())
+        text = " ".join(lines)
+        end = _SENTENCE_END.search(text)
+        out[path.stem] = text[: end.start() + 1] if end else text
     return out
 
 
+# a full stop ending a sentence: followed by a space and a capital (not "e.g. x", "0.05")
+_SENTENCE_END = re.compile(r"\.(?=\s+[A-Z])")
+
+
+def main() -> None:
+    """Print every experiment with its description, wrapped to the terminal."""
+    width = shutil.get_terminal_size((100, 20)).columns
+    names = available()
+    pad = max(map(len, names)) + 2
+    for name, text in names.items():
+        print(textwrap.fill(text, width=max(40, width), initial_indent=name.ljust(pad), subsequent_indent=" " * pad))
+
+
 if __name__ == "__main__":
-    for name, text in available().items():
-        print(f"{name:10s} {text}")
+    main()

@@ -56,8 +56,9 @@ def estimate(spec: EstimateSpec, panel: Panel, timings) -> FEResult:
     panel, tail = apply_tail(panel, model, pipeline.required_columns(model.formula)[0])
     with timings("design"):
         design = pipeline.build_design(panel, few_clusters.clustered(model))
+        pipeline.check_utest(design, model)
     with timings("fit"):
-        fit = pipeline.fit_model(design, few_clusters.clustered(model))
+        fit = pipeline.fit_model(design, few_clusters.clustered(model), warn_cfg=model)
     few = few_clusters.estimate(spec, panel, design, fit, timings)
     fit = few.fit  # the CRV3 variance under model.vcov=crv3
     re = None
@@ -104,7 +105,7 @@ def report(result: FEResult, spec: EstimateSpec) -> Report:
         record["tail"] = result.tail
     console = ""
     if result.utest is not None:
-        files["utest.json"] = {**result.utest.to_dict(), "interval_source": result.utest_range.source}
+        files["utest.json"] = pipeline.utest_json(result.utest, result.utest_range)
         console = pipeline.describe_utest(result.utest, result.utest_range)
     appendix = ""
     if result.bayes is not None:

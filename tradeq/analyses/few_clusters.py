@@ -97,7 +97,7 @@ def subsample(panel: Panel, query: str | None) -> Panel:
         raise DataError(f"model.sample={query!r} selects no rows of data {panel.source!r}")
     frame = panel.frame.loc[keep].reset_index(drop=True)
     return Panel(frame=frame, source=f"{panel.source} [{query}]", id=panel.id, time=panel.time,
-                 labels=panel.labels, truth=panel.truth)
+                 labels=panel.labels, truth=panel.truth, value_codes=panel.value_codes)
 
 
 def truth_terms(panel: Panel) -> dict[str, float] | None:

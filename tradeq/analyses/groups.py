@@ -28,6 +28,11 @@ def _label_number(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
+#: More distinct values than this in a numeric ``split_by`` column (without ``split_cuts``) is a
+#: continuous variable, not a grouping.
+MAX_SPLIT_GROUPS = 50
+
+
 def split_groups(frame: pd.DataFrame, by: str, levels=None, cuts=None, where: str = "data") -> Split:
     """Groups of the rows of ``frame`` by the column ``by``.
 
@@ -57,6 +62,10 @@ def split_groups(frame: pd.DataFrame, by: str, levels=None, cuts=None, where: st
         return _checked(Split(by, labels, codes.astype(np.int64)), where)
     text = col.astype("string")  # missing stays missing
     distinct = sorted(str(x) for x in text.dropna().unique())
+    if levels is None and len(distinct) > MAX_SPLIT_GROUPS and pd.api.types.is_numeric_dtype(col):
+        raise DataError(f"{where}: model.split_by={by!r} is a numeric column with {len(distinct)} distinct values; "
+                        f"cut it into groups with model.split_cuts=[...] (e.g. its median, "
+                        f"model.split_cuts=[{_label_number(float(np.nanmedian(col.to_numpy(dtype=float))))}])")
     if levels is None:
         labels = tuple(distinct)
     else:

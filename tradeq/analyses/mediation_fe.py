@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tradeq import progress
 from tradeq.errors import DataError
 from tradeq.models.bootstrap import bootstrap_crossproducts, cluster_codes, cluster_crossproducts, cluster_sums
 from tradeq.models.mediation import MediationBootstrap, MediationLayout, effects_from_paths, path_statistic
@@ -77,6 +78,8 @@ def bootstrap_with_mediator_fe(frame: pd.DataFrame, raw: dict, fe, mediator_fe, 
     codes, G = cluster_codes(labels)
     S = cluster_crossproducts(Z, codes, G)
     T = cluster_sums(np.column_stack([raw["x"], np.ones_like(raw["x"])]), codes, G)
-    est, draws, jack = bootstrap_crossproducts(S, key, int(n_boot), path_statistic, layout, sums=T, jackknife=True)
+    with progress.counted("bootstrap", int(n_boot), "draws") as advance:
+        est, draws, jack = bootstrap_crossproducts(S, key, int(n_boot), path_statistic, layout, sums=T,
+                                                   jackknife=True, progress=advance)
     return MediationBootstrap(estimate={k_: float(v) for k_, v in _split(est).items()}, draws=_split(draws),
                               jackknife=_split(jack), n_boot=int(n_boot), n_clusters=G)

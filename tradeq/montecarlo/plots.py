@@ -87,6 +87,10 @@ def _line_plot(ds: xr.Dataset, spec: Mapping[str, Any], var: str, sel: dict, yla
             ax.minorticks_off()
             ticks = np.unique(xs)
             ax.set_xticks(ticks, [f"{t:,.0f}" if float(t).is_integer() else f"{t:g}" for t in ticks])
+        else:  # a parameter such as b2: a few short labels, tilted, so that they never overlap
+            ax.xaxis.set_major_locator(plt.MaxNLocator(nbins=4))
+            ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda t, _: f"{t:g}"))
+            ax.tick_params(axis="x", labelrotation=30)
         ax.set_xlabel(x)
         ax.set_title(f"{panels} = {pv}" if panels else "", fontsize=9)
         ax.grid(alpha=0.3)

@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from tradeq.atomic import write_csv, write_text
 from tradeq.config import value
+from tradeq.report.outputs import utest_rows
 from tradeq.report.tables import TableColumn, to_latex, to_markdown
 
 log = logging.getLogger("tradeq")
@@ -29,22 +30,27 @@ def _job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted(jobs, key=lambda p: int(p.name.split("_", 1)[0]) if p.name.split("_", 1)[0].isdigit() else 10**9)
 
 
-def _job_title(job: Path) -> str:
+def _job_overrides(job: Path) -> list[str]:
     overrides = job / ".hydra" / "overrides.yaml"
-    if overrides.exists():
-        items = yaml.safe_load(overrides.read_text()) or []
-        return ", ".join(items) or job.name
-    return job.name
+    return list(yaml.safe_load(overrides.read_text()) or []) if overrides.exists() else []
+
+
+def _job_titles(jobs: list[Path]) -> list[str]:
+    """Each job's overrides, less those every job shares (they go in the caption)."""
+    items = [_job_overrides(job) for job in jobs]
+    shared = set.intersection(*(set(i) for i in items)) if len(items) > 1 else set()
+    return [", ".join(o for o in i if o not in shared) or job.name for i, job in zip(items, jobs)]
+
+
+def _shared_overrides(jobs: list[Path]) -> list[str]:
+    items = [_job_overrides(job) for job in jobs]
+    return [o for o in items[0] if all(o in i for i in items[1:])] if len(items) > 1 else []
 
 
 def _utest_extra(job: Path) -> dict[str, str]:
+    """The single run's U-test rows (turning point, Lind–Mehlum t and p, verdict) from ``utest.json``."""
     path = job / "utest.json"
-    if not path.exists():
-        return {}
-    d = json.loads(path.read_text())
-    tp, se = d["turning_point"], d["turning_point_se"]
-    num = lambda v: v if isinstance(v, str) else f"{v:.3f}"  # noqa: E731
-    return {"Turning point": f"{num(tp)} ({num(se)})", "U-test verdict": d["verdict"]}
+    return utest_rows(json.loads(path.read_text())) if path.exists() else {}
 
 
 def combine_sweep(sweep_dir: Path, paren: str = "se", digits: int = 4) -> list[Path]:
@@ -53,10 +59,11 @@ def combine_sweep(sweep_dir: Path, paren: str = "se", digits: int = 4) -> list[P
     if not jobs:
         return []
     columns = []
-    for job in jobs:
+    for job, title in zip(jobs, _job_titles(jobs)):
         with xr.open_dataset(job / "estimates.nc", engine="h5netcdf") as ds:
-            columns.append(TableColumn(ds.load(), title=_job_title(job), extra=_utest_extra(job)))
-    caption = f"{len(jobs)} models from the sweep in {sweep_dir.name}"
+            columns.append(TableColumn(ds.load(), title=title, extra=_utest_extra(job)))
+    shared = _shared_overrides(jobs)
+    caption = f"{len(jobs)} models from the sweep in {sweep_dir.name}" + (f" ({', '.join(shared)})" if shared else "")
     write_text(sweep_dir / "table.md", to_markdown(columns, paren, digits, caption))
     write_text(sweep_dir / "table.tex", to_latex(columns, paren, digits, caption))
     stacked = pd.concat([pd.read_csv(j / "estimates.csv").assign(job=j.name) for j in jobs], ignore_index=True)

@@ -13,6 +13,7 @@ and leaves the rows it does not know (FE, N, R²) empty.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,19 +67,23 @@ def stars(p: float) -> str:
     return ""
 
 
-def term_label(term: str, latex: bool = False) -> str:
-    """``I(Market ** 2)`` → ``Market²`` (``Market$^2$`` in LaTeX); ``Intercept`` → ``Constant``."""
+def term_label(term: str, latex: bool = False, labels: Mapping[str, str] | None = None) -> str:
+    """``I(Market ** 2)`` → ``Market²`` (``Market$^2$`` in LaTeX); ``Intercept`` → ``Constant``.
+
+    ``labels`` (column → variable label, ``output.labels=true``) replaces a column's name by its
+    label, in squares and lags too (``Market integration²``), as esttab's ``label`` option."""
     if term == "Intercept":
         return "Constant"
     m = _SQUARE.match(term)
     if m:
-        base = term_label(m.group(1), latex)
+        base = term_label(m.group(1), latex, labels)
         return f"{base}$^2$" if latex else f"{base}²"
     m = _LAG.match(term)
     if m:
         prefix = "L." if m.group(1) == "1" else f"L{m.group(1)}."
-        return prefix + term_label(m.group(2), latex)
-    return term.replace("_", r"\_") if latex else term
+        return prefix + term_label(m.group(2), latex, labels)
+    term = labels.get(term, term) if labels else term
+    return _latex_escape(term) if latex else term
 
 
 def _fmt(x: float, digits: int) -> str:
@@ -108,11 +113,12 @@ def _term_order(columns: list[TableColumn]) -> list[str]:
     return [t for t in terms if t != "Intercept"] + (["Intercept"] if "Intercept" in terms else [])
 
 
-def table_rows(columns: list[TableColumn], paren: str = "se", digits: int = 4, latex: bool = False) -> list[list[str]]:
-    """The table body as rows of cells (first cell the row label)."""
+def table_rows(columns: list[TableColumn], paren: str = "se", digits: int = 4, latex: bool = False,
+               labels: Mapping[str, str] | None = None) -> list[list[str]]:
+    """The table body as rows of cells (first cell the row label, :func:`term_label`)."""
     rows: list[list[str]] = []
     for term in _term_order(columns):
-        coef_row, paren_row = [term_label(term, latex)], [""]
+        coef_row, paren_row = [term_label(term, latex, labels)], [""]
         shown = [float(c.estimates.sel(term=term)["estimate"]) for c in columns if term in c.estimates["term"].values]
         d = row_digits(shown, digits)
         for col in columns:
@@ -166,9 +172,10 @@ def _vcov_label(attrs: dict) -> str:
     return {"iid": "iid", "hc1": "HC1", "posterior": "posterior sd"}.get(kind, kind)
 
 
-def _header(columns: list[TableColumn]) -> tuple[list[str], list[str]]:
+def _header(columns: list[TableColumn], labels: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
     numbers = ["VARIABLES"] + [f"({i + 1})" for i in range(len(columns))]
     outcomes = [""] + [col.title or col.estimates.attrs.get("outcome", "") for col in columns]
+    outcomes = [(labels or {}).get(o, o) for o in outcomes]
     return numbers, outcomes
 
 
@@ -182,9 +189,9 @@ def _latex_escape(text: str) -> str:
 
 
 def to_markdown(columns: list[TableColumn], paren: str = "se", digits: int = 4, caption: str = "",
-                notes: tuple[str, ...] | list[str] = ()) -> str:
-    numbers, outcomes = _header(columns)
-    body = table_rows(columns, paren, digits)
+                notes: tuple[str, ...] | list[str] = (), labels: Mapping[str, str] | None = None) -> str:
+    numbers, outcomes = _header(columns, labels)
+    body = table_rows(columns, paren, digits, labels=labels)
     lines = [f"**{caption}**", ""] if caption else []
     lines.append("| " + " | ".join(numbers) + " |")
     lines.append("|" + "|".join([":---"] + [":---:"] * len(columns)) + "|")
@@ -197,9 +204,9 @@ def to_markdown(columns: list[TableColumn], paren: str = "se", digits: int = 4, 
 
 
 def to_latex(columns: list[TableColumn], paren: str = "se", digits: int = 4, caption: str = "",
-             notes: tuple[str, ...] | list[str] = ()) -> str:
-    numbers, outcomes = _header(columns)
-    body = table_rows(columns, paren, digits, latex=True)
+             notes: tuple[str, ...] | list[str] = (), labels: Mapping[str, str] | None = None) -> str:
+    numbers, outcomes = _header(columns, labels)
+    body = table_rows(columns, paren, digits, latex=True, labels=labels)
     spec = "l" + "c" * len(columns)
     out = [r"\begin{table}[htbp]", r"\centering"]
     if caption:

@@ -54,11 +54,11 @@ class Report:
     record: Mapping[str, Any] = field(default_factory=dict)
     console: str = ""
 
-    def table_markdown(self, paren: str, digits: int) -> str:
-        return to_markdown(list(self.columns), paren, digits, self.caption, list(self.notes)) + self.appendix
+    def table_markdown(self, paren: str, digits: int, labels: Mapping[str, str] | None = None) -> str:
+        return to_markdown(list(self.columns), paren, digits, self.caption, list(self.notes), labels) + self.appendix
 
-    def table_latex(self, paren: str, digits: int) -> str:
-        return to_latex(list(self.columns), paren, digits, self.caption, list(self.notes))
+    def table_latex(self, paren: str, digits: int, labels: Mapping[str, str] | None = None) -> str:
+        return to_latex(list(self.columns), paren, digits, self.caption, list(self.notes), labels)
 
 
 def _write(path: Path, content: Any) -> bool:
@@ -142,11 +142,13 @@ def check_writable(run_dir: str | os.PathLike) -> None:
 
 
 def run_files(report: Report, paren: str, digits: int, record: Mapping[str, Any], config_yaml: str,
-              extra: Mapping[str, Callable | Any] | None = None) -> dict[str, Any]:
-    """The full file set of an ``estimate.py`` run: tables, the report's files, config and record."""
+              extra: Mapping[str, Callable | Any] | None = None,
+              labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The full file set of an ``estimate.py`` run: tables (rows by ``labels`` when given, ``output.labels``),
+    the report's files, config and record."""
     files: dict[str, Any] = {
-        "table.md": report.table_markdown(paren, digits),
-        "table.tex": report.table_latex(paren, digits),
+        "table.md": report.table_markdown(paren, digits, labels),
+        "table.tex": report.table_latex(paren, digits, labels),
         **dict(report.files),
         **dict(extra or {}),
         "config.yaml": config_yaml,

@@ -38,8 +38,8 @@ TOP_LEVEL = ("seed", "data", "model", "inference", "output")
 def _spec_of(node: DictConfig, registry: dict[str, type], group: str) -> type:
     """The spec class a group's node was composed on (its schema's spec)."""
     schema = OmegaConf.get_type(node)
-    for spec in registry.values():
-        if schema_for(spec) is schema:
+    for spec in registry.values():  # by name too: a launcher's worker unpickles the config with copies
+        if schema_for(spec) is schema or getattr(schema, "__name__", None) == schema_for(spec).__name__:
             return spec
     raise ConfigError(f"{group}: this option is not built on a {group} schema (add `defaults: [base_<kind>]` to it)")
 
