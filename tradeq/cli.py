@@ -181,6 +181,10 @@ def run(main: Callable[[], None]) -> int:
     except (PermissionError, NotADirectoryError, FileExistsError, IsADirectoryError) as err:  # the run folder
         return fail(f"cannot write {err.filename or 'the run folder'}: {err.strerror} (choose another hydra.run.dir)")
     except RuntimeError as err:
+        from tradeq.models.bayes.diagnostics import ConvergenceError  # only on this path: numpyro is heavy
+
+        if isinstance(err, ConvergenceError):  # inference.fail_on_warning=true asked for it
+            return fail(f"{err} (inference.fail_on_warning=true)")
         plugin = _missing_plugin(err)
         if plugin is None:
             raise

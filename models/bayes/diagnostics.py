@@ -98,7 +98,7 @@ def check_convergence(
     if diag["divergences"] > max_divergences:
         problems.append(
             f"{diag['divergences']} divergent transitions (more than {max_divergences}); "
-            "the posterior may be biased — raise target_accept or look at the tau parameters"
+            "the posterior may be biased — raise the sampler's target_accept (inference.target_accept) or look at the tau parameters"
         )
     if problems:
         message = "Bayesian fit failed convergence checks: " + "; ".join(problems)
