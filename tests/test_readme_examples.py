@@ -82,3 +82,10 @@ def test_produc_state_panel_matches_pyfixest(runs):
     np.testing.assert_allclose(est["estimate"].to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
     np.testing.assert_allclose(est["std_error"].to_numpy(), ref.se().to_numpy(), rtol=1e-8)
     assert est["n_obs"].iloc[0] == 816 and str(est["n_clusters"].iloc[0]) == "48"
+
+
+def test_the_examples_are_the_readmes_lines():
+    readme = (ROOT / "README.md").read_text().splitlines()
+    for lines in README_EXAMPLES.values():
+        for line in lines:
+            assert line in readme, f"README.md lacks the line {line!r}"
