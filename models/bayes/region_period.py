@@ -338,6 +338,11 @@ def region_period_tree(rd: RegionPeriodDesign, data: dict, posterior: dict, prio
                                   "derived": derived, "constant_data": const})
 
 
+def checked_params(pooling: str) -> list[str]:
+    """The posterior variables whose R-hat and ESS the convergence check reads."""
+    return [*effect_structure(1, 1, pooling)[1], "sigma", "mu", "slope", "beta"]
+
+
 def fit_region_period(design: Design, *, core: str, region: np.ndarray, period: np.ndarray,
                       regions: tuple[str, ...], periods: tuple[str, ...], prior: RegionPeriodPrior,
                       pooling: str = "additive", draws: int = 1000, tune: int = 1000, chains: int = 4,
@@ -364,7 +369,7 @@ def fit_region_period(design: Design, *, core: str, region: np.ndarray, period: 
     dt = region_period_tree(
         rd, data, named_draws(psi, hyper["tau"], hyper["sigma"], rd, pooling, weights),
         named_draws(psi0[None], tau0[None], sigma0[None], rd, pooling, weights), stats, labels, weights)
-    diag = convergence(dt, var_names=[*effect_structure(1, 1, pooling)[1], "sigma", "mu", "slope", "beta"])
+    diag = convergence(dt, var_names=checked_params(pooling))
     dt.attrs.update({"model": f"region × period slopes ({pooling})", "pooling": pooling, "backend": "numpyro",
                      "sampler": info["sampler"] + " (hyperparameters; effects drawn exactly)", "seed": int(seed),
                      "draws": int(draws), "tune": int(tune), "chains": int(chains), "target_accept": float(target_accept),

@@ -24,11 +24,11 @@ from scipy import stats
 
 from tradeq import pipeline
 from tradeq.analyses import few_clusters
-from tradeq.analyses.bayes_inverted_u import diagnostics
 from tradeq.errors import ConfigError, DataError
 from tradeq.models.bayes.design import interact
+from tradeq.models.bayes.diagnostics import convergence
 from tradeq.models.bayes.priors import default_priors
-from tradeq.models.bayes.region_period import RegionPeriodPrior, effect_structure, fit_region_period
+from tradeq.models.bayes.region_period import RegionPeriodPrior, checked_params, effect_structure, fit_region_period
 from tradeq.models.design import Design
 from tradeq.models.fe_result import FEFit
 from tradeq.models.fixed_effects import fit_fe
@@ -154,10 +154,11 @@ def estimate(spec: EstimateSpec, panel: Panel, timings) -> ClustersBayesResult:
             dt = fit_region_period(design, core=core, region=region, period=period, regions=regions, periods=periods,
                                    prior=priors(design, core, model, inf), pooling=str(model.pooling),
                                    draws=int(inf.draws), tune=int(inf.tune), chains=int(inf.chains), seed=int(spec.seed),
-                                   target_accept=float(inf.target_accept or 0.9), progress=False)
+                                   target_accept=float(inf.target_accept or 0.9), progress=False,
+                                   raise_on_fail=bool(inf.fail_on_warning))
         except ValueError as err:
             raise DataError(f"data {panel.source!r}, model=clusters_bayes: {err}") from None
-    diag = diagnostics(dt, bool(inf.fail_on_warning))
+    diag = convergence(dt, var_names=checked_params(str(model.pooling)))  # fit_region_period warned (or raised)
     names = [f"{core}:{r}:{q}" for r in regions for q in periods]
     with timings("fit"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # main effects absorbed by the FE are reported by the fit itself
