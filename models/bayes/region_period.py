@@ -346,7 +346,7 @@ def checked_params(pooling: str) -> list[str]:
 def fit_region_period(design: Design, *, core: str, region: np.ndarray, period: np.ndarray,
                       regions: tuple[str, ...], periods: tuple[str, ...], prior: RegionPeriodPrior,
                       pooling: str = "additive", draws: int = 1000, tune: int = 1000, chains: int = 4,
-                      seed: int = 0, target_accept: float = 0.9, marginalize_fe: bool = True,
+                      seed: int = 0, target_accept: float = 0.95, marginalize_fe: bool = True,
                       chain_method: str = "parallel", progress: bool = False, rhat_max: float = 1.01,
                       raise_on_fail: bool = False, within=None) -> xr.DataTree:
     """Fit the region × period slope model (module docstring); returns the DataTree of

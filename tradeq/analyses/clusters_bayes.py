@@ -154,7 +154,7 @@ def estimate(spec: EstimateSpec, panel: Panel, timings) -> ClustersBayesResult:
             dt = fit_region_period(design, core=core, region=region, period=period, regions=regions, periods=periods,
                                    prior=priors(design, core, model, inf), pooling=str(model.pooling),
                                    draws=int(inf.draws), tune=int(inf.tune), chains=int(inf.chains), seed=int(spec.seed),
-                                   target_accept=float(inf.target_accept or 0.9), progress=False,
+                                   target_accept=float(inf.target_accept or 0.95), progress=False,
                                    raise_on_fail=bool(inf.fail_on_warning))
         except ValueError as err:
             raise DataError(f"data {panel.source!r}, model=clusters_bayes: {err}") from None
