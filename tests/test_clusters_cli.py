@@ -26,6 +26,7 @@ from tradeq.specs import estimate_spec  # noqa: E402
 EXPERIMENTS = sorted(n for n in available() if n.startswith(("clusters_", "shock_", "audit_")))
 FAST = {"clusters_table4_fma", "clusters_table4_te", "clusters_table4_ks"}
 WILD = {"clusters_table2", "clusters_central", "shock_equal_slopes"}
+BAYES = {"clusters_bayes": ["inference.draws=300", "inference.tune=300", "inference.chains=2"]}
 
 
 def _within(est: float, se: float, truth: float, k: float = 3.0) -> bool:
@@ -40,7 +41,7 @@ def test_the_study_has_its_experiments():
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_runs_on_the_province_panel(tmp_path, name):
-    extra = ["model.n_boot=300"] if name in FAST else ["model.wild_reps=999"] if name in WILD else []
+    extra = ["model.n_boot=300"] if name in FAST else ["model.wild_reps=999"] if name in WILD else BAYES.get(name, [])
     report, md, est = run(tmp_path, f"experiment={name}", "output.plots=false", *extra)
     assert (tmp_path / "table.md").is_file() and (tmp_path / "table.tex").is_file() and (tmp_path / "run.json").is_file()
     rec = read_json(tmp_path, "run.json")
@@ -59,6 +60,9 @@ def test_every_experiment_runs_on_the_province_panel(tmp_path, name):
             row = est[(est["column"] == g) & (est["term"] == "IC")].iloc[0]
             assert _within(row["estimate"], row["std_error"], t), (g, row["estimate"], row["std_error"])
         assert read_json(tmp_path, "heterogeneity.json")["equality_test"]["joint"]["p_F"] < 0.01
+    elif name == "clusters_bayes":  # the six region x period slopes (tests/tradeq/analyses/test_clusters_bayes.py)
+        post = est[(est["method"] == "bayes") & (est["kind"] == "slope")]
+        assert len(post) == 6 and all(_within(r.estimate, r.std_error, r.truth, 3.5) for r in post.itertuples())
     elif name == "clusters_central":
         ic = est.set_index("term").loc["IC"]
         assert ic["vcov"] == "crv3" and ic["n_obs"] == 168 and ic["truth"] == 0.023

@@ -65,6 +65,11 @@ def province_truth_terms(truth: ProvinceTruth, frame: pd.DataFrame | None = None
     if truth.ic_slopes == "common":
         out["IC"] = float(truth.ic_total["all"])
         return out
+    if truth.ic_slopes == "region_break":  # one true IC only inside one region in one period
+        cell = f"{_only(frame, 'region')}:{_only(frame, 'period')}"
+        if cell in truth.ic_total:
+            out["IC"] = float(truth.ic_total[cell])
+        return out
     by = "region" if truth.ic_slopes == "region" else "period"
     group = _only(frame, by)
     if group in truth.ic_total:

@@ -15,6 +15,7 @@ kind               what                                                   paper
 ``heterogeneity``  split samples, interaction Wald test, partial pooling  Tables 8–11
 ``audit``          published tables: stars, Sobel cells, conclusions      any table
 ``info_spillover`` peer scale and diversity, mechanisms, splits (SPEC 1b)  spillover
+``clusters_bayes`` IC slope partially pooled over region × period          cluster T3
 =================  =====================================================  ===========
 
 The paper's tables are Hydra experiments over these analyses (``conf/experiment/tableN.yaml``,
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tradeq.analyses import audit, baseline, fe, heterogeneity, info_spillover, lags, mediation
+from tradeq.analyses import audit, baseline, clusters_bayes, fe, heterogeneity, info_spillover, lags, mediation
 from tradeq.analyses.common import AnalysisResult, analysis_record, apply_tail, tail_note
 from tradeq.panel import Panel
 from tradeq.report.writer import Report
@@ -82,4 +83,5 @@ ANALYSES: dict[str, Analysis] = {
     "heterogeneity": _columns_analysis(heterogeneity.run),
     "audit": Analysis(audit.estimate, audit.report),
     "info_spillover": Analysis(info_spillover.estimate, info_spillover.report),
+    "clusters_bayes": Analysis(clusters_bayes.estimate, clusters_bayes.report),
 }

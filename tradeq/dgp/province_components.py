@@ -154,9 +154,13 @@ def slope_grid(params: ProvincePanelParams, region: np.ndarray) -> np.ndarray:
     T, P = params.n_years, region.shape[0]
     if params.ic_slopes == "region":
         return np.broadcast_to(np.asarray(params.region_IC, dtype=np.float64)[region], (T, P))
+    after = ((params.year0 + np.arange(T)) >= params.break_year)[:, None]
     if params.ic_slopes == "break":
-        after = ((params.year0 + np.arange(T)) >= params.break_year)[:, None]
         return np.where(after, params.ic_after, params.ic_before) * np.ones((T, P))
+    if params.ic_slopes == "region_break":
+        before_r = np.asarray(params.region_IC, dtype=np.float64)[region]
+        after_r = np.asarray(params.region_slopes_after(), dtype=np.float64)[region]
+        return np.where(after, after_r[None, :], before_r[None, :])
     return np.full((T, P), float(params.beta_IC))
 
 

@@ -16,7 +16,9 @@
 * ``c_pt`` is the total effect of IC on TU: ``beta_IC`` (``ic_slopes="common"``; Table 1
   model 2), ``region_IC`` by region (``"region"``; Table 3: East 1.747, Central 0.023, West
   0.183) or ``ic_before`` / ``ic_after`` before / from ``break_year`` (``"break"``; the
-  second paper's Table 3: 1.476 for 2001-2016, 0.631 for 2017-2021). With mediators the
+  second paper's Table 3: 1.476 for 2001-2016, 0.631 for 2017-2021) or by region and period
+  (``"region_break"``: ``region_IC`` before ``break_year``, ``region_IC_after`` from it, by
+  default ``region_IC`` shifted by the common break ``ic_after - ic_before``). With mediators the
   direct effect is ``c_pt - sum_m a_m b_m``, so that TU on IC and the controls still
   estimates ``c_pt``, and each mediator's ``a_m``, ``b_m`` are Table 4's.
 * Mediators (Table 4 of the first paper; a, b): ``FMA`` transaction cost (-0.043, -1.690),
@@ -71,7 +73,8 @@ __all__ = ["CONTROLS", "ERRORS", "IC_SLOPES", "MEDIATORS", "SECTORS", "ProvinceP
 @dataclass(frozen=True)
 class ProvinceTruth:
     """What the simulator used. ``controls`` the slopes d; ``ic_total`` the total effect of
-    IC by group (``{"all": c}``, region names, or the two period labels) and ``ic_direct`` its
+    IC by group (``{"all": c}``, region names, the two period labels, or ``"East:2001-2016"``
+    region:period labels under ``region_break``) and ``ic_direct`` its
     direct effect (equal without mediators); ``mediation`` name -> ``{"a", "b", "indirect"}``
     (empty without mediators); ``indirect`` = sum of a b."""
 
@@ -98,6 +101,11 @@ def total_ic_slopes(params: ProvincePanelParams) -> dict[str, float]:
     if params.ic_slopes == "break":
         before, after = params.period_labels()
         return {before: float(params.ic_before), after: float(params.ic_after)}
+    if params.ic_slopes == "region_break":
+        before, after = params.period_labels()
+        pre = dict(zip(REGIONS, (float(s) for s in params.region_IC)))
+        post = dict(zip(REGIONS, params.region_slopes_after()))
+        return {**{f"{r}:{before}": v for r, v in pre.items()}, **{f"{r}:{after}": v for r, v in post.items()}}
     return {"all": float(params.beta_IC)}
 
 

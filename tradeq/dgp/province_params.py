@@ -16,7 +16,7 @@ from tradeq.provinces import CODES, PAPER_CODES, REGIONS
 SECTORS: tuple[str, ...] = ("primary", "secondary", "tertiary")
 CONTROLS: tuple[str, ...] = ("CX", "HUM", "FDI", "GOV", "INF")
 MEDIATORS: tuple[str, ...] = ("FMA", "TE", "KS")
-IC_SLOPES: tuple[str, ...] = ("common", "region", "break")
+IC_SLOPES: tuple[str, ...] = ("common", "region", "break", "region_break")
 ERRORS: tuple[str, ...] = ("iid", "heteroskedastic", "ar1")
 
 
@@ -56,6 +56,9 @@ class ProvincePanelParams:
     region_IC: tuple[float, float, float] = (1.747, 0.023, 0.183)
     ic_before: float = 1.476
     ic_after: float = 0.631
+    # ic_slopes="region_break": region_IC before break_year, region_IC_after from it (None: region_IC
+    # shifted by the common break ic_after - ic_before)
+    region_IC_after: tuple[float, ...] | None = None
 
     # --- mediators: Table 4 (a: IC -> M, b: M -> TU) and noise sds ---
     a_FMA: float = -0.043
@@ -176,7 +179,9 @@ class ProvincePanelParams:
 
         check(self.n_years >= 3, "n_years must be at least 3")
         check(len(self.region_IC) == len(REGIONS), f"region_IC needs one slope per region {REGIONS}")
-        if self.ic_slopes == "break":
+        check(self.region_IC_after is None or len(self.region_IC_after) == len(REGIONS),
+              f"region_IC_after needs one slope per region {REGIONS}")
+        if self.ic_slopes in ("break", "region_break"):
             check(self.year0 < self.break_year < self.year0 + self.n_years,
                   f"break_year must fall inside {self.year0}-{self.year0 + self.n_years - 1}")
         for name in ("rho", "logit_rho"):
@@ -195,6 +200,12 @@ class ProvincePanelParams:
     @property
     def years(self) -> np.ndarray:
         return self.year0 + np.arange(self.n_years)
+
+    def region_slopes_after(self) -> tuple[float, ...]:
+        """Each region's slope from ``break_year`` under ``ic_slopes="region_break"``."""
+        if self.region_IC_after is not None:
+            return tuple(float(v) for v in self.region_IC_after)
+        return tuple(float(v) + float(self.ic_after) - float(self.ic_before) for v in self.region_IC)
 
     def period_labels(self) -> tuple[str, str]:
         last = self.year0 + self.n_years - 1

@@ -19,6 +19,7 @@ from tradeq.specs.model import (
     MediationSpec,
     ModelSpec,
 )
+from tradeq.specs.model_clusters_bayes import ClustersBayesSpec
 from tradeq.specs.model_spillover import InfoSpilloverSpec
 from tradeq.specs.output import OutputSpec
 from tradeq.specs.run import EstimateSpec, estimate_spec
@@ -28,9 +29,10 @@ DATA_SPECS[PublishedSpec.SOURCE] = PublishedSpec
 MODEL_SPECS[AuditSpec.KIND] = AuditSpec
 DATA_SPECS[RawSpec.SOURCE] = RawSpec  # data=raw (tradeq.specs.data_raw)
 MODEL_SPECS[InfoSpilloverSpec.KIND] = InfoSpilloverSpec  # model=info_spillover (tradeq.specs.model_spillover)
+MODEL_SPECS[ClustersBayesSpec.KIND] = ClustersBayesSpec  # model=clusters_bayes (tradeq.specs.model_clusters_bayes)
 
 __all__ = [
-    "DATA_SPECS", "MODEL_SPECS", "AuditSpec", "BaselineSpec", "EstimateSpec", "FESpec", "FileSpec", "HeterogeneitySpec",
+    "DATA_SPECS", "MODEL_SPECS", "AuditSpec", "ClustersBayesSpec", "BaselineSpec", "EstimateSpec", "FESpec", "FileSpec", "HeterogeneitySpec",
     "InferenceSpec", "LagsSpec", "MediationSpec", "ModelSpec", "OutputSpec", "PriorOptions", "PublishedSpec", "SyntheticFirmsSpec",
     "SyntheticProvincesSpec",
     "estimate_spec",

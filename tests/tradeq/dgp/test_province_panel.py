@@ -162,6 +162,31 @@ def test_truth_records_total_direct_and_indirect_effects():
     assert brk.ic_total == {"2001-2016": 1.476, "2017-2021": 0.631}
 
 
+def test_region_break_slopes_by_region_and_period():
+    """ic_slopes=region_break: Table 3's slopes before 2017, shifted by the common break from it
+    (or region_IC_after); the TU of each province-year moves with IC by its cell's slope."""
+    params = ProvincePanelParams(ic_slopes="region_break")
+    df, truth = simulate_province_panel(params, seed=0)
+    shift = 0.631 - 1.476
+    assert truth.ic_total == pytest.approx({"East:2001-2016": 1.747, "Central:2001-2016": 0.023,
+                                            "West:2001-2016": 0.183, "East:2017-2021": 1.747 + shift,
+                                            "Central:2017-2021": 0.023 + shift, "West:2017-2021": 0.183 + shift})
+    bumped, _ = simulate_province_panel(params.replace(beta_IC=9.0), seed=0)  # beta_IC is unused here
+    np.testing.assert_array_equal(bumped["TU"], df["TU"])
+    own = params.replace(region_IC_after=(0.5, 0.4, 0.3))
+    df2, truth2 = simulate_province_panel(own, seed=0)
+    assert truth2.ic_total["Central:2017-2021"] == 0.4
+    # the same draws: TU differs from the default by (slope difference) x IC, in the later period only
+    diff = (df2["TU"] - df["TU"]).to_numpy()
+    late = (df["year"] >= 2017).to_numpy()
+    expected = np.where(late, df["region"].astype(str).map(
+        {"East": 0.5 - 1.747 - shift, "Central": 0.4 - 0.023 - shift, "West": 0.3 - 0.183 - shift}).to_numpy(dtype=float)
+        * df["IC"].to_numpy(), 0.0)
+    np.testing.assert_allclose(diff, expected, atol=1e-12)
+    with pytest.raises(ValueError, match="region_IC_after"):
+        ProvincePanelParams.from_dict(ic_slopes="region_break", region_IC_after=[1.0])
+
+
 # ------------------------------------------------------------------------------- recovery
 
 def slopes(df, formula, names):
