@@ -199,7 +199,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("invalid choice", ["model=inverted_u", "model.vcov=robust"],
      "model.vcov: Invalid value 'robust', expected one of [iid, hc1, cluster, twoway, crv3]"),
     ("unknown model", ["model=nope"],
-     "Could not find 'model/nope'; available options in 'model': audit, baseline, clusters, fe, heterogeneity, "
+     "Could not find 'model/nope'; available options in 'model': audit, baseline, clusters, clusters_bayes, fe, heterogeneity, "
      "info_spillover, inverted_u, lags, mediation, re"),
     ("model.level=1.5", ["model=inverted_u", "model.level=1.5"], "model.level=1.5: must be in (0, 1)"),
     ("model.tail_p=0.6", ["model=inverted_u", "model.tail_p=0.6"], "model.tail_p=0.6: must be in (0, 0.5)"),

@@ -18,7 +18,6 @@ from typing import Any
 
 import pandas as pd
 import xarray as xr
-from omegaconf import OmegaConf
 
 from tradeq import pipeline
 from tradeq.config import value  # noqa: F401  (re-exported for the analyses)
@@ -66,6 +65,16 @@ class Spec:
 
 
 @dataclass(frozen=True)
+class UTestRequest:
+    """The inverted-U test's settings as :func:`tradeq.pipeline.inverted_u_test` reads them: the
+    core variable, the interval (None: the data's range) and the level."""
+
+    utest: str
+    utest_interval: tuple[float, float] | None = None
+    level: float = 0.95
+
+
+@dataclass(frozen=True)
 class Fitted:
     """A fitted :class:`Spec`: its design (arrays), the FE fit and the fit as a Dataset."""
 
@@ -97,10 +106,8 @@ def resolve_vcov(model_cfg, fe: list[str], cluster: Any = None) -> tuple[str, tu
 
 def fit_spec(panel: Panel, spec: Spec, level: float = 0.95) -> Fitted:
     """Validate the columns, build the design and fit, as ``estimate.py``'s ``fe`` path does."""
-    model_cfg = OmegaConf.create({"formula": spec.formula, "vcov": spec.vcov,
-                                  "cluster": list(spec.cluster) or None})
-    design = pipeline.build_design(panel, model_cfg)
-    fit = pipeline.fit_model(design, model_cfg)
+    design = pipeline.build_design(panel, spec)  # a Spec has the formula, vcov and cluster the pipeline reads
+    fit = pipeline.fit_model(design, spec)
     return Fitted(spec, design, fit, fit.to_dataset(level))
 
 
@@ -108,8 +115,7 @@ def utest(fitted: Fitted, treatment: str, level: float = 0.95) -> tuple[UTestRes
     """Lind–Mehlum test on the fit's own range of ``treatment`` (None without the square)."""
     if square_name(treatment) not in fitted.fit.x_names or treatment not in fitted.fit.x_names:
         return None
-    cfg = OmegaConf.create({"utest": treatment, "utest_interval": None, "level": level})
-    return pipeline.inverted_u_test(fitted.fit, fitted.design, cfg)
+    return pipeline.inverted_u_test(fitted.fit, fitted.design, UTestRequest(treatment, None, level))
 
 
 def with_frame(panel: Panel, frame: pd.DataFrame) -> Panel:

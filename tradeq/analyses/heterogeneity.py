@@ -55,11 +55,10 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xarray as xr
-from omegaconf import DictConfig
 
 from tradeq.analyses.common import (
     AnalysisResult,
@@ -85,12 +84,17 @@ from tradeq.analyses.groups import (
     pooled_columns,
     split_groups,
 )
+from tradeq.analyses.heterogeneity_plots import forest_plots
 from tradeq.errors import ConfigError, DataError
 from tradeq.models.terms import square_formula, square_term
 from tradeq.models.wald import wald_test
 from tradeq.panel import Panel
 from tradeq.report.outputs import utest_rows
 from tradeq.report.tables import TableColumn, values_column
+
+if TYPE_CHECKING:
+    from tradeq.specs import EstimateSpec
+    from tradeq.specs.model import HeterogeneitySpec
 
 log = logging.getLogger("tradeq")
 
@@ -188,10 +192,8 @@ def _truth_groups(truth, labels, x: str) -> dict | None:
     return {lab: groups[lab] for lab in labels}
 
 
-def _bayes(panel: Panel, split: Split, spec: Spec, cfg: DictConfig, level: float):
+def _bayes(panel: Panel, split: Split, spec: Spec, cfg: EstimateSpec, level: float):
     """Hierarchical inverted U over the split's groups (tradeq.models.bayes.fit_bayes)."""
-    from omegaconf import OmegaConf
-
     from tradeq import pipeline
     from tradeq.analyses.bayes_options import fit_inverted_u, groups_unused
 
@@ -200,7 +202,7 @@ def _bayes(panel: Panel, split: Split, spec: Spec, cfg: DictConfig, level: float
     frame = panel.frame.loc[split.codes >= 0].reset_index(drop=True)
     codes_all = split.codes[split.codes >= 0]
     sub = with_frame(panel, frame)
-    design = pipeline.build_design(sub, OmegaConf.create({"formula": spec.formula, "vcov": "iid", "cluster": None}))
+    design = pipeline.build_design(sub, Spec(spec.outcome, spec.terms, spec.fe, vcov="iid"))
     groups = codes_all[design.row_id]
     with warnings.catch_warnings():
         warnings.simplefilter("default")
@@ -242,33 +244,6 @@ def _posterior_summary(dt, labels, x: str, controls, level: float) -> dict:
             "group_levels": {c: st(post["beta"].sel(control=c)) for c in levels}}
 
 
-def _ols_intervals(fits: dict[str, Fitted], labels, x: str, level: float) -> xr.Dataset:
-    """Split-sample estimates of b1, b2 and their clustered ``level`` intervals, dims (group, stat)."""
-    out = {}
-    for var, term in (("b1", x), ("b2", square_term(x))):
-        rows = []
-        for g in labels:
-            fit = fits[g].fit
-            i = fit.index(term)
-            lo, hi = fit.conf_int(level)[i]
-            rows.append([fit.coef[i], lo, hi])
-        out[var] = (("group", "stat"), np.array(rows))
-    return xr.Dataset(out, coords={"group": list(labels), "stat": ["estimate", "lower", "upper"]})
-
-
-def _truth_points(truth_groups: dict, labels) -> xr.Dataset:
-    """The truth as points (lower = upper = estimate) for the forest plot."""
-    out = {v: (("group", "stat"), np.array([[truth_groups[g][v]] * 3 for g in labels])) for v in ("b1", "b2")}
-    return xr.Dataset(out, coords={"group": list(labels), "stat": ["estimate", "lower", "upper"]})
-
-
-def forest_plot(path, models: dict, trunks: dict, var: str, title: str) -> None:
-    """Forest plot of precomputed intervals of ``var`` by group, one colour per estimator (PNG)."""
-    from tradeq.report.bayes_plots import plot_interval_forest
-
-    plot_interval_forest(models, var, path, title, trunks=trunks)
-
-
 # ---------------------------------------------------------------------------------------
 # The analysis, step by step
 # ---------------------------------------------------------------------------------------
@@ -290,7 +265,7 @@ class Settings:
     title: str | None
 
 
-def settings(mc: DictConfig) -> Settings:
+def settings(mc: HeterogeneitySpec) -> Settings:
     require_settings(mc, "heterogeneity", ("outcome", "treatment", "split_by"))
     y, x = str(mc.outcome), str(mc.treatment)
     controls = [str(c) for c in mc.controls]
@@ -389,25 +364,7 @@ def summary_dict(split: Split, fits, utests, tests, levels, bayes, truth_groups,
     }
 
 
-def forest_plots(split: Split, fits, posterior, truth_groups, s: Settings) -> dict:
-    """``forest_b1.png`` and ``forest_b2.png``: split-sample FE, the posterior, the truth."""
-    labels = list(split.labels)
-    models = {"FE split samples": _ols_intervals(fits, labels, s.x, s.level)}
-    trunks = {}
-    if posterior is not None and set(labels) <= set(map(str, posterior["posterior"]["group"].values)):
-        from tradeq.report.bayes_plots import posterior_intervals
-
-        for var in ("b1", "b2"):
-            outer, inner = posterior_intervals(posterior, var, s.level)
-            models.setdefault("Hierarchical Bayes", xr.Dataset())[var] = outer[var]
-            trunks.setdefault("Hierarchical Bayes", xr.Dataset())[var] = inner[var]
-    if truth_groups is not None:
-        models["Truth"] = _truth_points(truth_groups, labels)
-    return {f"forest_{var}.png": (lambda path, v=var, t=f"{label} by {split.by}": forest_plot(path, models, trunks, v, t))
-            for var, label in (("b1", s.x), ("b2", f"{s.x}²"))}
-
-
-def run(panel: Panel, cfg: DictConfig, timings) -> AnalysisResult:
+def run(panel: Panel, cfg: EstimateSpec, timings) -> AnalysisResult:
     """``model.kind=heterogeneity``: split samples + utest per group, pooled Wald test,
     hierarchical Bayes (``inference.kind=bayes|both``) and the forest plots."""
     mc = cfg.model
