@@ -69,6 +69,8 @@ def run_study(cfg: DictConfig, run_dir: Path) -> None:
     hc = HydraConfig.get()
     sweep_dir = Path(get_original_cwd()) / hc.sweep.dir if hc.mode == RunMode.MULTIRUN else None
     write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    if cfg.study.name == "few_clusters":  # province and firm samples: its own module
+        return run_few_clusters(cfg, run_dir)
     spec = study_spec(cfg.study, cfg.data, int(cfg.seed))  # a ConfigError names the setting (tradeq.cli)
     results = results_dir_for(spec, run_dir, sweep_dir, base=get_original_cwd())
     try:
@@ -84,6 +86,23 @@ def run_study(cfg: DictConfig, run_dir: Path) -> None:
     print((run_dir / "summary.md").read_text())
     print(f"study {record['study']}: {record['n_settings']} settings ({record['computed']} computed, "
           f"{record['n_settings'] - record['computed']} loaded from {record['results_dir']}) "
+          f"in {record['timings_s']['study']:.1f} s -> {run_dir}")
+
+
+def run_few_clusters(cfg: DictConfig, run_dir: Path) -> None:
+    """``study=few_clusters`` (:mod:`tradeq.montecarlo.few_clusters`) into ``run_dir``."""
+    from tradeq.montecarlo.config import study_config
+    from tradeq.montecarlo.few_clusters import few_cluster_study, run_few_clusters_into
+
+    scfg = study_config(cfg.study)
+    study = few_cluster_study(scfg, int(cfg.seed))
+    record = run_few_clusters_into(study, run_dir, scfg.results_dir or run_dir / "results", resume=scfg.resume)
+    write_json(run_dir / "run.json", {
+        "seed": int(cfg.seed), **record, "versions": package_versions(), "git": git_commit(),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    })
+    print((run_dir / "summary.md").read_text())
+    print(f"study few_clusters: {record['n_settings']} samples ({record['computed']} computed) "
           f"in {record['timings_s']['study']:.1f} s -> {run_dir}")
 
 
