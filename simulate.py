@@ -106,6 +106,24 @@ def run_few_clusters(cfg: DictConfig, run_dir: Path) -> None:
           f"in {record['timings_s']['study']:.1f} s -> {run_dir}")
 
 
+def run_validation(cfg: DictConfig, run_dir: Path) -> None:
+    """``validation=all``: the validation matrix into ``validation.output`` (and the run folder)."""
+    from hydra.utils import get_original_cwd
+
+    from tradeq.specs.validation import ValidationSpec
+    from tradeq.validation import write_validation
+
+    spec = from_node(cfg.validation, ValidationSpec, "validation", HydraConfig.get().runtime.choices.get("validation"))
+    out = Path(spec.output)
+    out = out if out.is_absolute() else Path(get_original_cwd()) / out
+    record = write_validation(spec, int(cfg.seed), out, run_dir)
+    write_json(run_dir / "run.json", {
+        "seed": int(cfg.seed), **record, "versions": package_versions(), "git": git_commit(),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    })
+    print(f"validation: {record['n_rows']} rows in {record['seconds']:.0f} s -> {out}")
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="simulate")
 def main(cfg: DictConfig) -> None:
     tradeq.setup_runtime()  # here too: launcher workers (joblib, submitit) import this module, not run it
@@ -117,6 +135,8 @@ def main(cfg: DictConfig) -> None:
         spec = from_node(cfg.raw, RawInputsSpec, "raw", HydraConfig.get().runtime.choices.get("raw"))
         return write_raw_inputs(spec, int(cfg.seed), run_dir, OmegaConf.to_yaml(cfg, resolve=True),
                                 OmegaConf.to_container(cfg, resolve=True))
+    if cfg.validation.name != "none":
+        return run_validation(cfg, run_dir)
     if cfg.study.name != "none":
         return run_study(cfg, run_dir)
     if OmegaConf.get_type(cfg.data) is not schema_for(SyntheticFirmsSpec):
