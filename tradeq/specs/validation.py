@@ -26,4 +26,4 @@ class ValidationSpec:
 
     def __post_init__(self) -> None:
         check_range("validation.reps", self.reps, 2, integer=True)
-        check(self.name in ("none", "all"), f"validation={self.name}: the options are none and all")
+        check(self.name in ("none", "all"), "validation", self.name, "the options are none and all")

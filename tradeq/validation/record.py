@@ -45,7 +45,8 @@ class Rate:
 class ValidationRow:
     """One row: ``estimator`` under ``assumption`` (the DGP), ``region`` ``valid`` | ``failure``,
     ``coverage`` / ``size`` / ``power`` (:class:`Rate` or None where the row does not measure
-    it), ``accuracy`` (text, for a non-rate measure), ``reps`` replications, ``note`` (what was
+    it), ``accuracy`` (text, for a non-rate measure) and ``accuracy_ok`` whether it meets its stated
+    bound, ``reps`` replications, ``note`` (what was
     run, and why fewer replications where there are)."""
 
     group: str
@@ -57,6 +58,7 @@ class ValidationRow:
     size: Rate | None = None
     power: Rate | None = None
     accuracy: str = ""
+    accuracy_ok: bool | None = None
     note: str = ""
 
     def __post_init__(self) -> None:

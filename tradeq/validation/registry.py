@@ -44,10 +44,17 @@ class RowGroup:
 def _rows() -> dict[str, RowGroup]:
     from .rows_clusters import few_cluster_rows
     from .rows_fe import fe_coverage_rows, utest_rows
+    from .rows_groups import equal_curves_rows
+    from .rows_numerics import chain_rows, nonpsd_rows
 
     return {
         "fe_coverage": RowGroup(fe_coverage_rows, "FE replica: 95% intervals and t tests (firm + year FE)"),
         "utest": RowGroup(utest_rows, "Lind–Mehlum inverted-U test"),
+        "equal_curves": RowGroup(equal_curves_rows, "Equal-curves test with a time-varying group"),
+        "nonpsd_twoway": RowGroup(nonpsd_rows, "Two-way cluster variance that is not positive semi-definite"),
+        "chain_graphs": RowGroup(chain_rows, "Badly connected FE graphs: alternating projections on chains",
+                                 max_reps=100, why="each plain run sweeps up to 10,000 times; 100 chains bound "
+                                 "the error as well as 1,000 would (the measure is a maximum, not a rate)"),
         "few_clusters": RowGroup(few_cluster_rows, "Few clusters: CR1, CRV3, WCR (the few_clusters study)",
                                  cached=True),
     }

@@ -27,8 +27,10 @@ def outside(r: Rate | None, nominal: float) -> bool | None:
 def verdict(row: ValidationRow) -> str:
     flags = [f for f in (outside(row.coverage, NOMINAL["coverage"]), outside(row.size, NOMINAL["size"]))
              if f is not None]
+    if row.accuracy_ok is not None:
+        flags.append(not row.accuracy_ok)
     if not flags:
-        return "see accuracy" if row.accuracy else "–"
+        return "–"
     if row.region == "valid":
         return "holds" if not any(flags) else "**off**"
     return "fails (documented)" if any(flags) else "not seen"

@@ -19,6 +19,8 @@ from .record import Rate, ValidationRow
 
 N_FIRMS, N_YEARS = 2000, 10
 PAPER_B2 = -0.0066
+ERRORS = {"iid": "iid errors", "ar1": "AR(1) errors within firm (rho 0.5)",
+          "province_year": "iid errors plus province-year shocks"}
 
 
 def _setting(**dgp):
@@ -37,9 +39,10 @@ def _rejection(ds, label: str, test: str) -> Rate:
 def fe_coverage_rows(reps: int, seed: int) -> tuple[ValidationRow, ...]:
     fe = FixedEffects(vcovs=("iid", "cluster"))
     rows = []
-    claims = [("iid", "fe/iid", "valid"), ("ar1", "fe/cluster", "valid"), ("ar1", "fe/iid", "failure")]
+    claims = [("iid", "fe/iid", "valid"), ("ar1", "fe/cluster", "valid"), ("ar1", "fe/iid", "failure"),
+              ("province_year", "fe/iid", "failure")]
     runs = {}
-    for error in ("iid", "ar1"):
+    for error in ("iid", "ar1", "province_year"):
         runs[error] = (run_setting(_setting(error=error), (fe,), seed, reps),
                        run_setting(_setting(error=error, b2=0.0), (fe,), seed + 1, reps))
     for error, label, region in claims:
@@ -47,7 +50,7 @@ def fe_coverage_rows(reps: int, seed: int) -> tuple[ValidationRow, ...]:
         cov_b1, cov_b2 = _coverage(paper, label, "b1"), _coverage(paper, label, "b2")
         rows.append(ValidationRow(
             group="fe_coverage", estimator=f"FE {label.split('/')[1]} SE, t interval / t test of b2",
-            assumption=f"{'iid' if error == 'iid' else 'AR(1) within firm (rho 0.5)'} errors", region=region,
+            assumption=ERRORS[error], region=region,
             reps=reps, coverage=cov_b2, size=_rejection(null, label, "b2=0"), power=_rejection(paper, label, "b2=0"),
             note=f"coverage of b2 (b1: {cov_b1.text()}); size: b2 = 0; power: b2 = {PAPER_B2}; "
                  f"{N_FIRMS:,} firms x {N_YEARS} years"))
