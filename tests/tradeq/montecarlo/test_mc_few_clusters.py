@@ -15,9 +15,9 @@ import pytest
 
 from tradeq.dgp.province_panel import CONTROLS, ProvincePanelParams, simulate_province_panel
 from tradeq.errors import ConfigError
+from tradeq.models.wild import cluster_design, wild_test
 from tradeq.montecarlo.config import study_config
 from tradeq.montecarlo.engine import run_setting
-from tradeq.montecarlo.few_cluster_estimator import FewClusterFE
 from tradeq.montecarlo.few_cluster_inference import slope_inference
 from tradeq.montecarlo.few_clusters import (
     FewClusterStudy,
@@ -26,7 +26,6 @@ from tradeq.montecarlo.few_clusters import (
     run_few_clusters_into,
 )
 from tradeq.montecarlo.spec import study_spec
-from tradeq.models.wild import cluster_design, wild_test
 
 FORMULA = "TU ~ IC + CX + HUM + FDI + GOV + INF | province_code + year"
 TERMS = ["IC", *CONTROLS]

@@ -74,6 +74,14 @@ def compose_study(name: str):
 
 @pytest.mark.parametrize("name", STUDIES)
 def test_shipped_studies_build(name):
+    if name == "few_clusters":  # province and firm samples: its own module (tradeq.montecarlo.few_clusters)
+        from tradeq.montecarlo.config import study_config
+        from tradeq.montecarlo.few_clusters import SAMPLES, few_cluster_study
+
+        study = few_cluster_study(study_config(compose_study(name)), 1)
+        assert study.samples == SAMPLES and study.reps == 1000 and study.wild_reps == 399
+        assert study.weights == ("rademacher", "webb") and study.province_params().error == "ar1"
+        return
     study = build_study(compose_study(name))
     assert study.name == name and study.settings and study.reps >= 100
 
