@@ -46,7 +46,8 @@ class ValidationRow:
     """One row: ``estimator`` under ``assumption`` (the DGP), ``region`` ``valid`` | ``failure``,
     ``coverage`` / ``size`` / ``power`` (:class:`Rate` or None where the row does not measure
     it), ``accuracy`` (text, for a non-rate measure) and ``accuracy_ok`` whether it meets its stated
-    bound, ``reps`` replications, ``note`` (what was
+    bound, ``size_at_most`` whether the claim is size <= 5% (a test whose null is composite,
+    such as the Lind–Mehlum test, is conservative inside it), ``reps`` replications, ``note`` (what was
     run, and why fewer replications where there are)."""
 
     group: str
@@ -60,6 +61,7 @@ class ValidationRow:
     accuracy: str = ""
     accuracy_ok: bool | None = None
     note: str = ""
+    size_at_most: bool = False  # a test conservative by construction: only size > 5% is off
 
     def __post_init__(self) -> None:
         if self.region not in ("valid", "failure"):

@@ -52,13 +52,12 @@ def _rows() -> dict[str, RowGroup]:
         "fe_coverage": RowGroup(fe_coverage_rows, "FE replica: 95% intervals and t tests (firm + year FE)"),
         "utest": RowGroup(utest_rows, "Lind–Mehlum inverted-U test"),
         "equal_curves": RowGroup(equal_curves_rows, "Equal-curves test with a time-varying group"),
-        "mediation": RowGroup(mediation_rows, "Mediation with a quadratic outcome equation (AMEs)", max_reps=300,
-                              why="each replication runs a 399-resample cluster bootstrap (about 0.8 s on one "
-                              "core); 300 give MC SEs of 0.013 at 95%"),
+        "mediation": RowGroup(mediation_rows, "Mediation with a quadratic outcome equation (AMEs)"),
         "nonpsd_twoway": RowGroup(nonpsd_rows, "Two-way cluster variance that is not positive semi-definite"),
         "chain_graphs": RowGroup(chain_rows, "Badly connected FE graphs: alternating projections on chains",
-                                 max_reps=100, why="each plain run sweeps up to 10,000 times; 100 chains bound "
-                                 "the error as well as 1,000 would (the measure is a maximum, not a rate)"),
+                                 max_reps=100, why="a chain takes about 1.2 s (the plain sweeps, up to 10,000, "
+                                 "dominate), 1,000 would take 20 minutes; the measure is a largest error, "
+                                 "not a rate, and 100 chains of 10-30 links cover the shapes"),
         "few_clusters": RowGroup(few_cluster_rows, "Few clusters: CR1, CRV3, WCR (the few_clusters study)",
                                  cached=True),
     }
