@@ -4,6 +4,8 @@
     python simulate.py data.n_firms=2000 data.n_obs=null data.dgp.error=ar1 format=csv
     python simulate.py study=fe_coverage study.reps=1000 seed=1      # a validation study
     python simulate.py -m study=fe_coverage study.grid.error=iid,ar1 hydra/launcher=joblib
+    python simulate.py study=few_clusters                # province and firm samples, few clusters
+    python simulate.py validation=all                    # regenerates docs/validation.md
 
 Without a study (``study=none``, the default) writes ``panel.<format>`` (firm, year,
 province, region, ownership, quality, Market, controls, …), ``truth.json`` (the

@@ -24,9 +24,9 @@ its interval by test inversion, its size from the p-value at the true value. Rat
 Seeds: replication r of a province sample simulates with the seed
 ``SeedSequence([seed, r])`` and draws its wild weights from ``SeedSequence([seed, r, w])``;
 the firm sample uses the engine's keys. Results: one NetCDF per sample in ``results_dir``
-(the firm sample under the engine's key; a province sample under a key that holds the
-setting, the seed, the replications and a digest of its first simulated panel, so a change
-of the simulator renames the file), loaded instead of recomputed on a re-run.
+(the firm sample under the engine's key; a province sample under :func:`province_key`: the
+setting, the seed, the replications and digests of its first replication's panel and
+outputs), loaded instead of recomputed on a re-run.
 """
 
 from __future__ import annotations
@@ -159,12 +159,19 @@ def province_replications(study: FewClusterStudy, samples: Sequence[str],
 
 
 def province_key(study: FewClusterStudy, sample: str) -> dict[str, Any]:
-    """Everything a province sample's results depend on, with a digest of its first panel."""
-    frame, _ = simulate_province_panel(study.province_params(), seed=_seed(study.seed, 0))
-    digest = hashlib.sha256(np.ascontiguousarray(frame[["TU", "IC", *CONTROLS]].to_numpy(float)).tobytes())
+    """Everything a province sample's results depend on, measured rather than declared: the
+    settings, and digests of the first replication's panel and of its inference outputs (a
+    change of the simulator or of any estimator renames the file; no version kept by hand)."""
+    params = study.province_params()
+    frame, _ = simulate_province_panel(params, seed=_seed(study.seed, 0))
+    panel = hashlib.sha256(np.ascontiguousarray(frame[["TU", "IC", *CONTROLS]].to_numpy(float)).tobytes())
+    seeds = [_seed(study.seed, 0, i) for i in range(len(study.weights))]
+    out = slope_inference(*province_design(frame, PROVINCE_SAMPLES[sample]), 0, float(params.beta_IC), seeds,
+                          weights=study.weights, wild_reps=study.wild_reps, level=study.level)
+    outputs = hashlib.sha256(np.array([out[k] for k in sorted(out)], float).tobytes())
     return {"sample": sample, "seed": study.seed, "reps": study.reps, "weights": list(study.weights),
-            "wild_reps": study.wild_reps, "level": study.level, "dgp": study.province_params().to_dict(),
-            "simulator": digest.hexdigest(), "code": 1}
+            "wild_reps": study.wild_reps, "level": study.level, "dgp": params.to_dict(),
+            "simulator": panel.hexdigest(), "estimators": outputs.hexdigest()}
 
 
 def _province_dataset(study: FewClusterStudy, raw: dict[str, np.ndarray]) -> xr.Dataset:
