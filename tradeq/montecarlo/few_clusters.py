@@ -14,7 +14,8 @@ Samples (``study.grid.sample``):
   year``, clustered by province; parameter ``IC`` (truth ``beta_IC``, 1.476).
 * ``firm_31``: the firm-panel simulator through the Monte Carlo engine (``study.n_firms`` ×
   ``study.n_years``, ``error=province_year``), the few-cluster estimator of
-  :mod:`tradeq.montecarlo.few_cluster_estimator`: Market's slope b1, 31 province clusters.
+  :mod:`tradeq.montecarlo.few_cluster_estimator`: Market's slope b1, 31 province clusters;
+  ``firm_10``: the same panels, only the firms of the 10 provinces with most firm-years.
 
 Inference (:mod:`tradeq.montecarlo.few_cluster_inference`): CR1 and CRV3 with t(G-1)
 intervals; WCR with ``wild_reps`` draws per replication (enumeration when 2^G <= draws),
@@ -60,7 +61,9 @@ log = logging.getLogger("tradeq")
 
 #: Province samples: name -> region (None: all 30 provinces).
 PROVINCE_SAMPLES = {"province_30": None, "province_east_11": "East", "province_central_8": "Central"}
-SAMPLES = (*PROVINCE_SAMPLES, "firm_31")
+#: Firm samples: name -> provinces kept (None: all 31; else the largest, same panels).
+FIRM_SAMPLES = {"firm_31": None, "firm_10": 10}
+SAMPLES = (*PROVINCE_SAMPLES, *FIRM_SAMPLES)
 #: The province simulator's defaults for this study (AR(1) within province).
 PROVINCE_DGP = {"error": "ar1"}
 #: Replications per compiled batch of the firm simulator.
@@ -90,8 +93,9 @@ class FewClusterStudy:
         except (TypeError, ValueError) as err:
             raise ConfigError(f"study.dgp.province: {err}") from None
 
-    def estimator(self) -> FewClusterFE:
-        return FewClusterFE(name="fc", weights=self.weights, wild_reps=self.wild_reps, level=self.level)
+    def estimator(self, n_provinces: int | None = None) -> FewClusterFE:
+        return FewClusterFE(name="fc", weights=self.weights, wild_reps=self.wild_reps, level=self.level,
+                            n_provinces=n_provinces)
 
 
 def few_cluster_study(cfg: StudyConfig, seed: int) -> FewClusterStudy:
@@ -204,17 +208,17 @@ def _province_parts(study: FewClusterStudy, results_dir: Path, resume: bool) -> 
     return parts, info
 
 
-def _firm_part(study: FewClusterStudy, results_dir: Path, resume: bool) -> tuple[xr.Dataset, dict]:
-    """The firm sample's Dataset through the engine (loaded under the engine's key, or computed)."""
-    setting, est = _firm_setting(study), (study.estimator(),)
+def _firm_part(study: FewClusterStudy, sample: str, results_dir: Path, resume: bool) -> tuple[xr.Dataset, dict]:
+    """A firm sample's Dataset through the engine (loaded under the engine's key, or computed)."""
+    setting, est = _firm_setting(study), (study.estimator(FIRM_SAMPLES[sample]),)
     key = cache_key(setting, est, study.seed, study.reps, study.level, mode="map", chunk=FIRM_CHUNK)
-    path = results_dir / f"firm_31-{result_file(setting, key)}"
+    path = results_dir / f"{sample}-{result_file(setting, key)}"
     ds = load_result(path, key) if resume else None
     cached, start = ds is not None, time.perf_counter()
     if ds is None:
         ds = run_setting(setting, est, study.seed, study.reps, study.level, chunk_size=FIRM_CHUNK, batch="map")
         store_result(path, ds, key)
-    return ds, {"sample": "firm_31", "file": str(path), "cached": cached,
+    return ds, {"sample": sample, "file": str(path), "cached": cached,
                 "seconds": round(time.perf_counter() - start, 3)}
 
 
@@ -224,8 +228,8 @@ def run_samples(study: FewClusterStudy, results_dir: str | Path, *, resume: bool
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     parts, info = _province_parts(study, results_dir, resume)
-    if "firm_31" in study.samples:
-        parts["firm_31"], record = _firm_part(study, results_dir, resume)
+    for sample in (s for s in study.samples if s in FIRM_SAMPLES):
+        parts[sample], record = _firm_part(study, sample, results_dir, resume)
         info.append(record)
     return combine_samples(study, [parts[s] for s in study.samples]), info
 
@@ -236,7 +240,7 @@ def combine_samples(study: FewClusterStudy, parts: list[xr.Dataset]) -> xr.Datas
     names = [str(p.parameter.values[0]) for p in parts]
     parts = [p.drop_attrs().assign_coords(parameter=["slope"]) for p in parts]
     ds = xr.concat(parts, dim="setting", join="outer", data_vars="all", coords="minimal", fill_value=np.nan)
-    n_clusters = [30.0, 11.0, 8.0, 31.0]
+    n_clusters = [30.0, 11.0, 8.0, 31.0, 10.0]
     ds = ds.assign_coords(setting=np.arange(len(parts)), sample=("setting", np.array(study.samples)),
                           n_clusters=("setting", np.array([n_clusters[SAMPLES.index(s)] for s in study.samples])),
                           slope_name=("setting", np.array(names)))

@@ -4,7 +4,8 @@ and firm- vs province-level clustering of the province-year Market index.
 * Province simulator, G = 30 / 11 (East) / 8 (Central) province clusters, AR(1) errors
   within province: CR1 with t(G-1) is claimed valid at G = 30 and is a failure region at
   G = 11 and 8 (it over-rejects); CRV3 and WCR (Rademacher, Webb) are claimed valid at all three.
-* Firm simulator, 31 provinces, province-year shocks, Market varies by province-year:
+* Firm simulator, 31 provinces (and the firms of the 10 largest), province-year shocks,
+  Market varies by province-year:
   firm-clustered CR1 (the market-integration paper's SE) is a failure region (the Moulton
   problem); province CR1 with 31 unequal clusters is one too (it over-rejects); CRV3 and
   WCR are claimed valid. The firm-cluster row comes from the same panels (same seed and
@@ -32,7 +33,8 @@ LABELS = {"cr1": "CR1, t(G-1)", "crv3": "CRV3, t(G-1)", "wcr_rademacher": "WCR, 
 ASSUMPTION = {"province_30": "province panel, 30 province clusters, AR(1) errors",
               "province_east_11": "East subsample, 11 province clusters, AR(1) errors",
               "province_central_8": "Central subsample, 8 province clusters, AR(1) errors",
-              "firm_31": "firm panel, 31 province clusters, province-year shocks"}
+              "firm_31": "firm panel, 31 province clusters, province-year shocks",
+              "firm_10": "firm panel, the 10 largest provinces as clusters, province-year shocks"}
 
 
 def _region(sample: str, label: str) -> str:

@@ -18,6 +18,7 @@ from tradeq.errors import ConfigError
 from tradeq.models.wild import cluster_design, wild_test
 from tradeq.montecarlo.config import study_config
 from tradeq.montecarlo.engine import run_setting
+from tradeq.montecarlo.few_cluster_estimator import FewClusterFE
 from tradeq.montecarlo.few_cluster_inference import slope_inference
 from tradeq.montecarlo.few_clusters import (
     FewClusterStudy,
@@ -166,3 +167,18 @@ def test_fe_coverage_reduced_province_level_inference_under_province_year_shocks
         assert cov[label] > cov["fe/cluster"] + 0.15
     held = ds.assumptions_hold.isel(setting=0)
     assert not held.sel(estimator="fe/cluster") and held.sel(estimator="fc/wcr_webb")
+
+
+def test_largest_provinces_keeps_the_n_biggest_clusters():
+    from tradeq.montecarlo.few_cluster_estimator import largest_provinces
+
+    clusters = np.array([5, 5, 5, 2, 2, 9, 9, 9, 9, 1, 2])
+    y = np.arange(clusters.size, dtype=float)
+    X, fe = y[:, None] * 2, np.column_stack([y, y])
+    yk, Xk, fek, ck = largest_provinces(2, y, X, fe, clusters)
+    assert set(ck) == {9, 2}  # 4 rows, then a tie of 3 (codes 2 and 5): the lower code
+    np.testing.assert_array_equal(yk, y[np.isin(clusters, [9, 2])])
+    assert Xk.shape == (7, 1) and fek.shape == (7, 2)
+    with pytest.raises(ConfigError, match="n_provinces"):
+        FewClusterFE(n_provinces=40)
+    assert "n_provinces" not in FewClusterFE().spec() and FewClusterFE(n_provinces=10).spec()["n_provinces"] == 10
