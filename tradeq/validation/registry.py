@@ -55,8 +55,8 @@ def _rows() -> dict[str, RowGroup]:
         "mediation": RowGroup(mediation_rows, "Mediation with a quadratic outcome equation (AMEs)"),
         "nonpsd_twoway": RowGroup(nonpsd_rows, "Two-way cluster variance that is not positive semi-definite"),
         "chain_graphs": RowGroup(chain_rows, "Badly connected FE graphs: alternating projections on chains",
-                                 max_reps=100, why="a chain takes about 1.2 s (the plain sweeps, up to 10,000, "
-                                 "dominate), 1,000 would take 20 minutes; the measure is a largest error, "
+                                 max_reps=100, why="a chain takes 0.5-1.2 s (the plain sweeps, up to 10,000, "
+                                 "dominate), 1,000 would take 8-20 minutes; the measure is a largest error, "
                                  "not a rate, and 100 chains of 10-30 links cover the shapes"),
         "few_clusters": RowGroup(few_cluster_rows, "Few clusters: CR1, CRV3, WCR (the few_clusters study)",
                                  cached=True),
