@@ -4,6 +4,8 @@
     python simulate.py data.n_firms=2000 data.n_obs=null data.dgp.error=ar1 format=csv
     python simulate.py study=fe_coverage study.reps=1000 seed=1      # a validation study
     python simulate.py -m study=fe_coverage study.grid.error=iid,ar1 hydra/launcher=joblib
+    python simulate.py study=few_clusters                # province and firm samples, few clusters
+    python simulate.py validation=all                    # regenerates docs/validation.md
 
 Without a study (``study=none``, the default) writes ``panel.<format>`` (firm, year,
 province, region, ownership, quality, Market, controls, …), ``truth.json`` (the
@@ -69,6 +71,8 @@ def run_study(cfg: DictConfig, run_dir: Path) -> None:
     hc = HydraConfig.get()
     sweep_dir = Path(get_original_cwd()) / hc.sweep.dir if hc.mode == RunMode.MULTIRUN else None
     write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    if cfg.study.name == "few_clusters":  # province and firm samples: its own module
+        return run_few_clusters(cfg, run_dir)
     spec = study_spec(cfg.study, cfg.data, int(cfg.seed))  # a ConfigError names the setting (tradeq.cli)
     results = results_dir_for(spec, run_dir, sweep_dir, base=get_original_cwd())
     try:
@@ -87,6 +91,41 @@ def run_study(cfg: DictConfig, run_dir: Path) -> None:
           f"in {record['timings_s']['study']:.1f} s -> {run_dir}")
 
 
+def run_few_clusters(cfg: DictConfig, run_dir: Path) -> None:
+    """``study=few_clusters`` (:mod:`tradeq.montecarlo.few_clusters`) into ``run_dir``."""
+    from tradeq.montecarlo.config import study_config
+    from tradeq.montecarlo.few_clusters import few_cluster_study, run_few_clusters_into
+
+    scfg = study_config(cfg.study)
+    study = few_cluster_study(scfg, int(cfg.seed))
+    record = run_few_clusters_into(study, run_dir, scfg.results_dir or run_dir / "results", resume=scfg.resume)
+    write_json(run_dir / "run.json", {
+        "seed": int(cfg.seed), **record, "versions": package_versions(), "git": git_commit(),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    })
+    print((run_dir / "summary.md").read_text())
+    print(f"study few_clusters: {record['n_settings']} samples ({record['computed']} computed) "
+          f"in {record['timings_s']['study']:.1f} s -> {run_dir}")
+
+
+def run_validation(cfg: DictConfig, run_dir: Path) -> None:
+    """``validation=all``: the validation matrix into ``validation.output`` (and the run folder)."""
+    from hydra.utils import get_original_cwd
+
+    from tradeq.specs.validation import ValidationSpec
+    from tradeq.validation import write_validation
+
+    spec = from_node(cfg.validation, ValidationSpec, "validation", HydraConfig.get().runtime.choices.get("validation"))
+    out = Path(spec.output)
+    out = out if out.is_absolute() else Path(get_original_cwd()) / out
+    record = write_validation(spec, int(cfg.seed), out, run_dir)
+    write_json(run_dir / "run.json", {
+        "seed": int(cfg.seed), **record, "versions": package_versions(), "git": git_commit(),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    })
+    print(f"validation: {record['n_rows']} rows in {record['seconds']:.0f} s -> {out}")
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="simulate")
 def main(cfg: DictConfig) -> None:
     tradeq.setup_runtime()  # here too: launcher workers (joblib, submitit) import this module, not run it
@@ -98,6 +137,8 @@ def main(cfg: DictConfig) -> None:
         spec = from_node(cfg.raw, RawInputsSpec, "raw", HydraConfig.get().runtime.choices.get("raw"))
         return write_raw_inputs(spec, int(cfg.seed), run_dir, OmegaConf.to_yaml(cfg, resolve=True),
                                 OmegaConf.to_container(cfg, resolve=True))
+    if cfg.validation.name != "none":
+        return run_validation(cfg, run_dir)
     if cfg.study.name != "none":
         return run_study(cfg, run_dir)
     if OmegaConf.get_type(cfg.data) is not schema_for(SyntheticFirmsSpec):

@@ -18,8 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # The setting and batch shape of tests/tradeq/montecarlo/mc_shared.py (150 firms x 8 years,
 # heteroskedastic errors, 12 replications in one batch): the jobs reuse that compilation from
 # the persistent cache tests/conftest.py sets up.
+# (without the study's province-level parts: the host-side few-cluster estimator and the province
+# variance have their own tests, tests/tradeq/montecarlo/test_mc_few_clusters.py)
 STUDY = ["study=fe_coverage", "study.reps=12", "study.grid.n_firms=[150]", "study.n_years=8",
-         "study.progress=false", "study.chunk_size=12", "seed=5"]
+         "study.progress=false", "study.chunk_size=12", "seed=5", "~study.estimators.fc",
+         "study.estimators.fe.vcov=[iid,hc1,cluster,twoway]"]
 
 
 def simulate(args, check=True):

@@ -22,6 +22,7 @@ from tradeq.specs.fields import PanelFormat, schema_for
 from tradeq.specs.inference import InferenceSpec
 from tradeq.specs.model import MODEL_SPECS
 from tradeq.specs.output import OutputSpec
+from tradeq.specs.validation import ValidationSpec
 
 
 def value(v: Any) -> Any:
@@ -51,6 +52,7 @@ class SimulateConfig:
     format: PanelFormat = PanelFormat.parquet
     study: StudyConfig = field(default_factory=StudyConfig)
     raw: Any = None
+    validation: Any = None
 
 
 def register_configs() -> None:
@@ -65,5 +67,6 @@ def register_configs() -> None:
         cs.store(group="model", name=f"base_{kind}", node=schema_for(spec))
     cs.store(group="inference", name="base_inference", node=schema_for(InferenceSpec))
     cs.store(group="raw", name="base_raw_inputs", node=schema_for(RawInputsSpec))
+    cs.store(group="validation", name="base_validation", node=schema_for(ValidationSpec))
     if not OmegaConf.has_resolver("paper_rows"):
         OmegaConf.register_new_resolver("paper_rows", lambda n_firms, n_years: paper_rows(int(n_firms), int(n_years)))

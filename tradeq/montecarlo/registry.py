@@ -22,6 +22,7 @@ ESTIMATORS: dict[str, type[Estimator] | str] = {
     "fe": FixedEffects,
     "mediation": Mediation,
     "sbc": "tradeq.montecarlo.sbc:BayesSBC",
+    "few_clusters": "tradeq.montecarlo.few_cluster_estimator:FewClusterFE",
 }
 
 

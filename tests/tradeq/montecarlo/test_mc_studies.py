@@ -73,6 +73,14 @@ def compose_study(name: str):
 
 @pytest.mark.parametrize("name", STUDIES)
 def test_shipped_studies_build(name):
+    if name == "few_clusters":  # province and firm samples: its own module (tradeq.montecarlo.few_clusters)
+        from tradeq.montecarlo.config import study_config
+        from tradeq.montecarlo.few_clusters import SAMPLES, few_cluster_study
+
+        study = few_cluster_study(study_config(compose_study(name)), 1)
+        assert study.samples == SAMPLES and study.reps == 1000 and study.wild_reps == 399
+        assert study.weights == ("rademacher", "webb") and study.province_params().error == "ar1"
+        return
     study = build_study(compose_study(name))
     assert study.name == name and study.settings and study.reps >= 100
 
@@ -82,7 +90,10 @@ def test_fe_coverage_is_the_issue_grid():
     grid = {(s.n_firms, s.params.error) for s in study.settings}
     assert grid == {(n, e) for n in (500, 2000, 10000) for e in ("iid", "heteroskedastic", "ar1", "province_year")}
     assert all(s.n_years == 10 for s in study.settings) and study.reps == 1000
-    assert study.estimators[0].vcovs == ("iid", "hc1", "cluster", "twoway")
+    assert study.estimators[0].vcovs == ("iid", "hc1", "cluster", "twoway", "cluster_province")
+    fc = study.estimators[1]
+    assert fc.spec()["kind"] == "few_clusters" and fc.weights == ("rademacher", "webb") and fc.wild_reps == 199
+    assert fc.labels == ("fc/cr1", "fc/crv3", "fc/wcr_rademacher", "fc/wcr_webb")
 
 
 def test_default_is_no_study():
