@@ -15,11 +15,12 @@ import pytest
 from tradeq.errors import ConfigError
 from tradeq.validation import ValidationRow, row_names, run_groups
 from tradeq.validation.render import render, verdict
+from tradeq.validation.rows_bayes import ESTIMATORS
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Replications per row group in CI (the full page uses 1,000, capped where a group says so).
 REDUCED = {"fe_coverage": 100, "utest": 100, "equal_curves": 200, "mediation": 20, "nonpsd_twoway": 200,
-           "chain_graphs": 8, "few_clusters": 10}
+           "chain_graphs": 8, "few_clusters": 10, "bayes_student_t": 24}
 NOMINAL = {"coverage": 0.95, "size": 0.05}
 
 
@@ -64,6 +65,8 @@ def test_reduced_rows_hold_where_claimed(name, committed_page):
         assert held.power.value >= 0.7
     if name == "few_clusters":
         assert failures["firm-cluster CR1 (b1, Market's slope)"].coverage.value < 0.8
+    if name == "bayes_student_t":  # the profile form's sigma interval misses far more often
+        assert failures[ESTIMATORS["profile"][0]].coverage.value < 0.75
     if name == "nonpsd_twoway":
         fix, nofix = rows[:2]  # 20 firms x 5 years, where the fix is needed most
         assert fix.coverage.value >= nofix.coverage.value
@@ -87,7 +90,7 @@ def test_verdicts_and_page():
     with pytest.raises(ValueError, match="region"):
         ValidationRow(group="g", estimator="e", assumption="a", region="maybe", reps=1)
     page = render([("g", type("G", (), {"title": "T", "max_reps": None})(), (good, off, seen), 1.0)], reps=1000, seed=3)
-    assert "| e | a | valid | 0.948 (0.007) | 0.052 (0.007) |" in page and "Reserved: Bayesian Student-t" in page
+    assert "| e | a | valid | 0.948 (0.007) | 0.052 (0.007) |" in page
 
 
 def test_unknown_row_is_a_config_error():

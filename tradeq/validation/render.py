@@ -69,13 +69,6 @@ compare each rate with its nominal value at {z:g} nominal MC SEs: a valid row *h
 kept here, never deleted.
 """
 
-RESERVED = """## Reserved: Bayesian Student-t likelihood
-
-Coverage of the Student-t likelihood's intervals (σ and the slopes, issue 14 item 3) goes here as
-one more row group of `tradeq.validation.registry` (a function of `(reps, seed)` returning its rows).
-"""
-
-
 def render(groups: list[tuple[str, object, tuple, float]], *, reps: int, seed: int) -> str:
     """The page from :func:`tradeq.validation.registry.run_groups`' output."""
     parts = [INTRO.format(z=Z), f"Seed {seed}; {reps:,} replications per row unless a row says otherwise.\n"]
@@ -85,6 +78,5 @@ def render(groups: list[tuple[str, object, tuple, float]], *, reps: int, seed: i
         why = f" Replications capped at {group.max_reps:,}: {group.why}" if group.max_reps and group.max_reps < reps else ""
         parts.append(f"## {group.title}\n\nRow group `{name}`, {seconds:.0f} s on this machine.{why}\n")
         parts.append(table(list(rows)) + "\n")
-    parts.append(RESERVED)
     parts.append(f"Total: {total:.0f} s.\n")
     return "\n".join(parts)
