@@ -30,8 +30,7 @@ def student_t_rows(reps: int, seed: int) -> tuple[ValidationRow, ...]:
         def cov(p, r=r):
             return Rate(r[p]["coverage"], r[p]["mc_se"], int(reps))
 
-        note = (f"coverage of sigma; b1 {cov('b1').text()}, b2 {cov('b2').text()}; posterior sd of sigma / "
-                f"sd of its means {r['sigma']['mean_sd'] / r['sigma']['sd_of_means']:.2f}; "
+        note = (f"coverage of sigma; b1 {cov('b1').text()}, b2 {cov('b2').text()}; "
                 f"{r['draws']} draws after {r['tune']} warm-up, divergent share {r['divergent_share']:.3f}")
         rows.append(ValidationRow(group="bayes_student_t", estimator=estimator, assumption=ASSUMPTION,
                                   region=region, reps=int(reps), coverage=cov("sigma"), note=note))
