@@ -93,10 +93,11 @@ def test_a_data_dgp_value_the_study_agrees_with_is_fine():
 
 
 def test_registry_names_every_kind_and_imports_lazily():
-    assert set(ESTIMATORS) == {"fe", "mediation", "sbc"}
+    assert set(ESTIMATORS) == {"fe", "few_clusters", "mediation", "sbc"}
     assert estimator_class("fe") is FixedEffects and estimator_class("mediation") is Mediation
     assert estimator_class("sbc").__name__ == "BayesSBC"  # registered by name, imported on first use
-    with pytest.raises(ConfigError, match=r"estimator 'x': unknown kind 'magic'; known kinds: fe, mediation, sbc"):
+    assert estimator_class("few_clusters").__name__ == "FewClusterFE"
+    with pytest.raises(ConfigError, match=r"estimator 'x': unknown kind 'magic'; known kinds: fe, mediation, sbc, few_clusters"):
         make_estimator("x", {"kind": "magic"}, 0.95)
     with pytest.raises(ConfigError, match=r"estimator 'fe': unknown key\(s\) \['vcvo'\]"):
         make_estimator("fe", {"vcvo": ["iid"]}, 0.95)
