@@ -132,8 +132,22 @@ def comparison_markdown(dt: xr.DataTree, ols: xr.Dataset, fit: FEFit | None, con
                f"backend {dt.attrs.get('backend', '')}): OLS per group from the FE model with group-specific "
                "slopes and the run's covariance; posterior intervals equal-tailed. The posterior mean of "
                "inverted_u[g] is P(inverted U within the group's data range). Likelihood: "
-               f"{dt.attrs.get('likelihood_form', '')}.")
+               f"{dt.attrs.get('likelihood_form', '')}.{sample_sentence(dt, fit)}")
     return "\n".join(["", caption, "", *rows, ""]) + "\n"
+
+
+def sample_sentence(dt: xr.DataTree, fit: FEFit | None) -> str:
+    """Why the posterior's N can exceed the FE table's: the FE fit drops singleton rows, the
+    posterior's design keeps them (each adds one row and one absorbed level, so n − rank(D) and
+    the likelihood are unchanged: :mod:`tradeq.models.bayes.design`)."""
+    if fit is None or "constant_data" not in dt.children or "n" not in dt["constant_data"]:
+        return ""
+    n_post = int(dt["constant_data"]["n"].values)
+    if n_post == int(fit.n_obs):
+        return ""
+    return (f" The posterior's design has {n_post:,} rows, the FE columns {int(fit.n_obs):,}: the "
+            f"{n_post - int(fit.n_obs):,} singleton rows the FE fit drops add one row and one fixed-effect "
+            "level each to the posterior's design, so they change neither its likelihood nor its estimates.")
 
 
 def posterior_tidy(dt: xr.DataTree, model_name: str, level: float) -> pd.DataFrame:

@@ -43,3 +43,17 @@ def test_group_split_labels_and_missing_column():
     assert split.codes.tolist() == [0, 2, 1]
     with pytest.raises(DataError, match=r"inference.groups names column\(s\) \['sector'\]"):
         group_split(df, ["sector"], "f.csv")
+
+
+def test_the_caption_says_why_the_posterior_has_more_rows_than_the_fe_table():
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    from tradeq.analyses.bayes_inverted_u import sample_sentence
+
+    dt = xr.DataTree.from_dict({"constant_data": xr.Dataset({"n": 10_009})})
+    text = sample_sentence(dt, SimpleNamespace(n_obs=9_792))
+    assert "10,009 rows" in text and "9,792" in text and "217 singleton rows" in text
+    assert sample_sentence(dt, SimpleNamespace(n_obs=10_009)) == ""
+    assert sample_sentence(dt, None) == ""
