@@ -11,13 +11,9 @@ import xarray as xr
 from scipy import integrate, stats
 
 from tradeq.formula import feols
-from tradeq.models.bayes.mediation import (
-    _collapsed_loglik,
-    build_mediation_design,
-    draw_coefficients,
-    fit_mediation_bayes,
-    mediation_summary,
-)
+from tradeq.models.bayes.mediation import fit_mediation_bayes, mediation_summary
+from tradeq.models.bayes.mediation_density import _collapsed_loglik, draw_coefficients
+from tradeq.models.bayes.mediation_design import build_mediation_design
 
 
 def panel(seed=0, n_firms=400, n_years=5, a=0.4, b=0.3, direct=0.2, groups=None):
@@ -151,7 +147,7 @@ def test_pymc_twin_has_the_same_log_density_and_posterior():
     import pytensor
     import pytensor.tensor as pt
 
-    from tradeq.models.bayes.mediation import _Ops, log_density, model_data
+    from tradeq.models.bayes.mediation_density import _Ops, log_density, model_data
 
     rng = np.random.default_rng(5)
     groups = rng.integers(0, 2, 300)
