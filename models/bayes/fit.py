@@ -241,6 +241,42 @@ def complete_prior(gd: GroupDesign, prior: PriorScales | None, nu_shape: float |
     return dataclasses.replace(prior, **nu) if nu else prior
 
 
+def run_attrs(gd, ss, prior, info, *, backend, hierarchical, likelihood, seed, draws, tune, chains, target_accept,
+              collapse, marginalize_fe, core, x_range, prep_s) -> dict:
+    """The DataTree's attributes of a :func:`fit_bayes` run: the model, the sampler's settings and
+    timings, the design's sample (n, FE rank, n_eff) and the prior, as JSON-friendly values."""
+    return {
+        "model": "hierarchical inverted U" if hierarchical else "pooled inverted U",
+        "backend": backend,
+        "sampler": info["sampler"],
+        "chain_method": str(info.get("chain_method", "")),
+        "seed": int(seed),
+        "draws": int(draws),
+        "tune": int(tune),
+        "chains": int(chains),
+        "target_accept": float(target_accept),
+        "collapsed": int(bool(collapse) and collapsible(backend, hierarchical, likelihood)),
+        "likelihood": likelihood,
+        "likelihood_path": "rows" if likelihood == "student_t" else "sufficient statistics",
+        "likelihood_form": likelihood_form(likelihood, marginalize_fe),
+        "core": core,
+        "center": float(gd.center),
+        "marginalize_fe": int(marginalize_fe),
+        "fe_rank": int(gd.fe_rank),
+        "n_obs": int(gd.n),
+        "n_eff": float(ss.n_eff),
+        "x_range": json.dumps(x_range if x_range is None or isinstance(x_range, str) else list(map(float, x_range))),
+        "prior": prior.to_json(),
+        "within_iterations": int(gd.within_iterations),
+        "within_converged": int(gd.within_converged),
+        "group_levels": json.dumps(list(gd.level_names)),
+        "prep_s": prep_s,
+        "sampling_s": float(info["sampling_s"]),
+        "compile_s": float(info["compile_s"]),
+        "sample_dims": ["chain", "draw"],
+    }
+
+
 def fit_bayes(
     design: Design,
     *,
@@ -326,38 +362,11 @@ def fit_bayes(
         gd, ss, draws_, stats_, likelihood=likelihood, x_range=x_range, grid_size=grid_size,
         log_likelihood=log_likelihood, fe_draws=fe_draws,
     )
-    dt.attrs.update(
-        {
-            "model": "hierarchical inverted U" if hierarchical else "pooled inverted U",
-            "backend": backend,
-            "sampler": info["sampler"],
-            "chain_method": str(info.get("chain_method", "")),
-            "seed": int(seed),
-            "draws": int(draws),
-            "tune": int(tune),
-            "chains": int(chains),
-            "target_accept": float(target_accept),
-            "collapsed": int(bool(collapse) and collapsible(backend, hierarchical, likelihood)),
-            "likelihood": likelihood,
-            "likelihood_path": "rows" if likelihood == "student_t" else "sufficient statistics",
-            "likelihood_form": likelihood_form(likelihood, marginalize_fe),
-            "core": core,
-            "center": float(gd.center),
-            "marginalize_fe": int(marginalize_fe),
-            "fe_rank": int(gd.fe_rank),
-            "n_obs": int(gd.n),
-            "n_eff": float(ss.n_eff),
-            "x_range": json.dumps(x_range if x_range is None or isinstance(x_range, str) else list(map(float, x_range))),
-            "prior": prior.to_json(),
-            "within_iterations": int(gd.within_iterations),
-            "within_converged": int(gd.within_converged),
-            "group_levels": json.dumps(list(gd.level_names)),
-            "prep_s": prep_s,
-            "sampling_s": float(info["sampling_s"]),
-            "compile_s": float(info["compile_s"]),
-            "sample_dims": ["chain", "draw"],
-        }
-    )
+    dt.attrs.update(run_attrs(
+        gd, ss, prior, info, backend=backend, hierarchical=hierarchical, likelihood=likelihood, seed=seed,
+        draws=draws, tune=tune, chains=chains, target_accept=target_accept, collapse=collapse,
+        marginalize_fe=marginalize_fe, core=core, x_range=x_range, prep_s=prep_s,
+    ))
     diag = convergence(dt)
     dt.attrs.update({"max_rhat": diag["max_rhat"], "min_ess_bulk": diag["min_ess_bulk"], "divergences": diag["divergences"]})
     check_convergence(diag, rhat_max=rhat_max, raise_error=raise_on_fail)

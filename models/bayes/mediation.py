@@ -101,6 +101,54 @@ def _dims(name: str, v: np.ndarray) -> tuple[str, ...]:
     return ("chain", "draw", f"{name}_dim")
 
 
+def _coefficient_draws(md, data: dict, flat: dict, hierarchical: bool, seed: int) -> dict:
+    """θ | φ, data: exact Gaussian draws of every path and control, one per draw of φ (module
+    docstring); (C·D, ...) arrays by name, with the effects a·b, direct + a·b and the proportion."""
+    if hierarchical:
+        mu = np.stack([flat[f"mu_{p}"] for p in PATHS], axis=-1)
+        tau = np.stack([flat[f"tau_{p}"] for p in PATHS], axis=-1)
+        mu0_m, v0_m, mu0_y, v0_y = jax.vmap(lambda m_, t_: prior_moments(data, md.n_groups, md.quadratic, m_, t_))(mu, tau)
+    else:
+        one = prior_moments(data, md.n_groups, md.quadratic)
+        n = flat["sigma_m"].shape[0]
+        mu0_m, v0_m, mu0_y, v0_y = (np.broadcast_to(np.asarray(v), (n,) + np.shape(v)) for v in one)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 20240601]))
+    th_m = draw_coefficients(md.mediator, flat["sigma_m"], np.asarray(mu0_m), np.asarray(v0_m), rng)
+    th_y = draw_coefficients(md.outcome, flat["sigma_y"], np.asarray(mu0_y), np.asarray(v0_y), rng)
+    G, qk = md.n_groups, (md.n_groups if md.quadratic else 0)
+    a, d_m = th_m[:, :G], th_m[:, G:]
+    direct, q, b, d_y = th_y[:, :G], th_y[:, G : G + qk], th_y[:, G + qk : 2 * G + qk], th_y[:, 2 * G + qk :]
+    derived = {"a": a, "b": b, "direct": direct, "indirect": a * b, "total": direct + a * b,
+               "proportion": a * b / (direct + a * b), "beta_m": d_m, "beta_y": d_y}
+    if md.quadratic:
+        derived["curvature"] = q
+    return derived
+
+
+def _datatree(md, samples: dict, C: int, D: int, diverging, n_steps, energy, accept, potential) -> xr.DataTree:
+    """The posterior, sample_stats and constant_data groups of a mediation fit (C chains × D draws)."""
+    coords = {"group": list(md.group_names), "control": list(md.control_names),
+              "control_m": [nm[4:-1] for nm in md.mediator.names if nm.startswith("d_m[")]}
+    post = xr.Dataset({k: (_dims(k, v), v) for k, v in samples.items()})
+    post = post.assign_coords({k: v for k, v in coords.items() if k in post.dims})
+    post = post.assign_coords(chain=np.arange(C), draw=np.arange(D))
+    stats = xr.Dataset({
+        "diverging": (("chain", "draw"), diverging),
+        "n_steps": (("chain", "draw"), n_steps),
+        "energy": (("chain", "draw"), energy),
+        "acceptance_rate": (("chain", "draw"), accept),
+        "lp": (("chain", "draw"), -potential),
+    }, coords={"chain": post.chain, "draw": post.draw})
+    const = xr.Dataset({
+        "theta_hat_m": ("coef_m", md.mediator.theta_hat), "theta_hat_y": ("coef_y", md.outcome.theta_hat),
+        "ZtZ_m": (("coef_m", "coef_m_"), md.mediator.Q), "ZtZ_y": (("coef_y", "coef_y_"), md.outcome.Q),
+        "s_m": md.mediator.s, "s_y": md.outcome.s, "n_eff_m": md.mediator.n_eff, "n_eff_y": md.outcome.n_eff, "n": md.n,
+        "group_n": ("group", md.group_n),
+    }, coords={"coef_m": list(md.mediator.names), "coef_m_": list(md.mediator.names),
+               "coef_y": list(md.outcome.names), "coef_y_": list(md.outcome.names), "group": list(md.group_names)})
+    return xr.DataTree.from_dict({"posterior": post, "sample_stats": stats, "constant_data": const})
+
+
 def fit_mediation_bayes(
     x, m, y, *, controls=None, x2=None, fe=None, groups=None, group_names=None, hierarchical: bool = False,
     control_names=None, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 0,
@@ -159,46 +207,10 @@ def fit_mediation_bayes(
     sampling_s = time.perf_counter() - t0
     samples = {k: v.reshape(C, D) for k, v in flat.items()}
 
-    # θ | φ, data: exact Gaussian draws, one per draw of φ (module docstring)
-    if hierarchical:
-        mu = np.stack([flat[f"mu_{p}"] for p in PATHS], axis=-1)
-        tau = np.stack([flat[f"tau_{p}"] for p in PATHS], axis=-1)
-        mu0_m, v0_m, mu0_y, v0_y = jax.vmap(lambda m_, t_: prior_moments(data, md.n_groups, md.quadratic, m_, t_))(mu, tau)
-    else:
-        one = prior_moments(data, md.n_groups, md.quadratic)
-        mu0_m, v0_m, mu0_y, v0_y = (np.broadcast_to(np.asarray(v), (C * D,) + np.shape(v)) for v in one)
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 20240601]))
-    th_m = draw_coefficients(md.mediator, flat["sigma_m"], np.asarray(mu0_m), np.asarray(v0_m), rng)
-    th_y = draw_coefficients(md.outcome, flat["sigma_y"], np.asarray(mu0_y), np.asarray(v0_y), rng)
-    G, qk = md.n_groups, (md.n_groups if md.quadratic else 0)
-    a, d_m = th_m[:, :G], th_m[:, G:]
-    direct, q, b, d_y = th_y[:, :G], th_y[:, G : G + qk], th_y[:, G + qk : 2 * G + qk], th_y[:, 2 * G + qk :]
-    derived = {"a": a, "b": b, "direct": direct, "indirect": a * b, "total": direct + a * b,
-               "proportion": a * b / (direct + a * b), "beta_m": d_m, "beta_y": d_y}
-    if md.quadratic:
-        derived["curvature"] = q
+    derived = _coefficient_draws(md, data, flat, bool(hierarchical), int(seed))
     samples.update({k: v.reshape((C, D) + v.shape[1:]) for k, v in derived.items()})
 
-    coords = {"group": list(md.group_names), "control": list(md.control_names),
-              "control_m": [nm[4:-1] for nm in md.mediator.names if nm.startswith("d_m[")]}
-    post = xr.Dataset({k: (_dims(k, v), v) for k, v in samples.items()})
-    post = post.assign_coords({k: v for k, v in coords.items() if k in post.dims})
-    post = post.assign_coords(chain=np.arange(C), draw=np.arange(D))
-    stats = xr.Dataset({
-        "diverging": (("chain", "draw"), diverging),
-        "n_steps": (("chain", "draw"), n_steps),
-        "energy": (("chain", "draw"), energy),
-        "acceptance_rate": (("chain", "draw"), accept),
-        "lp": (("chain", "draw"), -potential),
-    }, coords={"chain": post.chain, "draw": post.draw})
-    const = xr.Dataset({
-        "theta_hat_m": ("coef_m", md.mediator.theta_hat), "theta_hat_y": ("coef_y", md.outcome.theta_hat),
-        "ZtZ_m": (("coef_m", "coef_m_"), md.mediator.Q), "ZtZ_y": (("coef_y", "coef_y_"), md.outcome.Q),
-        "s_m": md.mediator.s, "s_y": md.outcome.s, "n_eff_m": md.mediator.n_eff, "n_eff_y": md.outcome.n_eff, "n": md.n,
-        "group_n": ("group", md.group_n),
-    }, coords={"coef_m": list(md.mediator.names), "coef_m_": list(md.mediator.names),
-               "coef_y": list(md.outcome.names), "coef_y_": list(md.outcome.names), "group": list(md.group_names)})
-    dt = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats, "constant_data": const})
+    dt = _datatree(md, samples, C, D, diverging, n_steps, energy, accept, potential)
     dt.attrs.update({
         "model": "hierarchical joint mediation" if hierarchical else "joint mediation",
         "backend": backend, "sampler": f"{'NumPyro' if backend == 'numpyro' else 'PyMC'} NUTS on (sigma, mu, tau); "
