@@ -223,6 +223,42 @@ def _df_k(k: int, levels: list, nested: list) -> jax.Array:
 # ---------------------------------------------------------------------------------------
 
 
+def _grid_vcov(name, k, levels, firm, bread, rss, N, cell_scores, S_firm, s, G_f, G_y, G_o, outer, n_outer):
+    """``(vcov (k, k), t degrees of freedom)`` of one variance of :func:`fit_grid` (module docstring):
+    the bread, the scores ``s`` (k, T, F) and their cluster sums, pyfixest's small-sample factors."""
+    yes, no = jnp.asarray(True), jnp.asarray(False)
+    if name in ("iid", "hc1"):
+        dfk = _df_k(k, levels, [no, no][:len(levels)])
+        if name == "iid":
+            vcov = bread * (V.ssc_iid(N, dfk) * rss / (N - 1.0))
+        else:
+            vcov = V.ssc_hc1(N, dfk) * (bread @ V.hc_meat(cell_scores) @ bread)
+        df_t = N - dfk
+    elif name == "cluster":
+        # The firm FE is the cluster variable; a year level would be nested only if it
+        # held one firm, i.e. one row — a singleton, already dropped.
+        dfk = _df_k(k, levels, [firm, no][:len(levels)])
+        meat = S_firm.T @ S_firm
+        vcov = V.ssc_crv1(N, dfk, G_f) * (bread @ meat @ bread)
+        df_t = G_f - 1.0
+    elif name == "twoway":
+        dfk = _df_k(k, levels, [firm, yes][:len(levels)])
+        S_year = jnp.sum(s, axis=2)  # (k, T)
+        # The intersection of firm and year clusters is the cell: its meat is the HC one.
+        meat = S_firm.T @ S_firm + S_year @ S_year.T - V.hc_meat(cell_scores)
+        Gm = jnp.minimum(G_f, G_y)
+        vcov = V.ssc_crv1(N, dfk, Gm) * (bread @ meat @ bread)
+        df_t = Gm - 1.0
+    else:  # cluster_outer
+        # Year FE nested in the outer clusters only when every kept cell shares one group.
+        year_nested = G_o <= 1.0
+        dfk = _df_k(k, levels, [firm, year_nested][:len(levels)])
+        meat = V.cluster_meat(S_firm, outer, n_clusters=n_outer)
+        vcov = V.ssc_crv1(N, dfk, G_o) * (bread @ meat @ bread)
+        df_t = G_o - 1.0
+    return vcov, df_t
+
+
 @partial(jax.jit, static_argnames=("absorb", "vcovs", "n_outer"))
 def fit_grid(
     y: jax.Array,
@@ -278,34 +314,7 @@ def fit_grid(
 
     vc, dft = {}, {}
     for name in vcovs:
-        if name in ("iid", "hc1"):
-            dfk = _df_k(k, levels, [no, no][:len(levels)])
-            if name == "iid":
-                vc[name] = bread * (V.ssc_iid(N, dfk) * rss / (N - 1.0))
-            else:
-                vc[name] = V.ssc_hc1(N, dfk) * (bread @ V.hc_meat(cell_scores) @ bread)
-            dft[name] = N - dfk
-        elif name == "cluster":
-            # The firm FE is the cluster variable; a year level would be nested only if it
-            # held one firm, i.e. one row — a singleton, already dropped.
-            dfk = _df_k(k, levels, [firm, no][:len(levels)])
-            meat = S_firm.T @ S_firm
-            vc[name] = V.ssc_crv1(N, dfk, G_f) * (bread @ meat @ bread)
-            dft[name] = G_f - 1.0
-        elif name == "twoway":
-            dfk = _df_k(k, levels, [firm, yes][:len(levels)])
-            S_year = jnp.sum(s, axis=2)  # (k, T)
-            # The intersection of firm and year clusters is the cell: its meat is the HC one.
-            meat = S_firm.T @ S_firm + S_year @ S_year.T - V.hc_meat(cell_scores)
-            Gm = jnp.minimum(G_f, G_y)
-            vc[name] = V.ssc_crv1(N, dfk, Gm) * (bread @ meat @ bread)
-            dft[name] = Gm - 1.0
-        else:  # cluster_outer
-            # Year FE nested in the outer clusters only when every kept cell shares one group.
-            year_nested = G_o <= 1.0
-            dfk = _df_k(k, levels, [firm, year_nested][:len(levels)])
-            meat = V.cluster_meat(S_firm, outer, n_clusters=n_outer)
-            vc[name] = V.ssc_crv1(N, dfk, G_o) * (bread @ meat @ bread)
-            dft[name] = G_o - 1.0
+        vc[name], dft[name] = _grid_vcov(name, k, levels, firm, bread, rss, N, cell_scores, S_firm, s,
+                                         G_f, G_y, G_o, outer, n_outer)
     return GridFit(coef=coef, vcov=vc, df_t=dft, n_obs=N, n_firms=G_f, n_years=G_y,
                    n_outer=G_o, rss=rss, keep=keep)
