@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradeq.formula import combine_codes, design_from_formula, factor_codes, split_formula
+from tradeq.factor_codes import combine_codes, factor_codes
+from tradeq.formula import design_from_formula, split_formula
 
 
 @pytest.fixture()
