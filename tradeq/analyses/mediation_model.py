@@ -15,6 +15,7 @@ from tradeq.errors import ConfigError, DataError
 from tradeq.lags import panel_lag
 from tradeq.models.mediation import MediationBootstrap
 from tradeq.panel import Panel
+from tradeq.specs.model import check_distinct_roles
 
 if TYPE_CHECKING:
     from tradeq.specs.model import MediationSpec
@@ -37,12 +38,7 @@ class MediationModel:
     mediator_fe: tuple[str, ...] | None = None  # the mediator equation's own FE (None: fe)
 
     def __post_init__(self) -> None:
-        roles = {"treatment": self.treatment, "mediator": self.mediator, "outcome": self.outcome}
-        for i, (k1, v1) in enumerate(roles.items()):
-            for k2, v2 in list(roles.items())[i + 1:]:
-                if v1 == v2:
-                    raise ConfigError(f"model.{k2}={v2} is the same column as model.{k1}={v1}; "
-                                      f"the {k2} must be a different variable")
+        check_distinct_roles(treatment=self.treatment, mediator=self.mediator, outcome=self.outcome)
 
     @property
     def x(self) -> str:

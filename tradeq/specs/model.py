@@ -141,6 +141,16 @@ class SplitSettings(VariablesSpec):
                   "must be strictly increasing")
 
 
+def check_distinct_roles(**roles: str | None) -> None:
+    """The mediation model's columns by role must differ: a ConfigError naming the two settings."""
+    items = list(roles.items())
+    for i, (k1, v1) in enumerate(items):
+        for k2, v2 in items[i + 1:]:
+            if v1 == v2:
+                raise ConfigError(f"model.{k2}={v2} is the same column as model.{k1}={v1}; "
+                                  f"the {k2} must be a different variable")
+
+
 @dataclass(frozen=True)
 class MediationSpec(SplitSettings):
     """Tables 6–7: the three-equation mediation model with fixed effects; the mediator equation's
@@ -163,12 +173,7 @@ class MediationSpec(SplitSettings):
         super().__post_init__()
         check_range("model.lag", self.lag, 0, integer=True)
         check_range("model.n_boot", self.n_boot, 2, integer=True)
-        roles = {"treatment": self.treatment, "mediator": self.mediator, "outcome": self.outcome}
-        for i, (k1, v1) in enumerate(roles.items()):
-            for k2, v2 in list(roles.items())[i + 1:]:
-                if v1 == v2:
-                    raise ConfigError(f"model.{k2}={v2} is the same column as model.{k1}={v1}; "
-                                      f"the {k2} must be a different variable")
+        check_distinct_roles(treatment=self.treatment, mediator=self.mediator, outcome=self.outcome)
         if self.mediator_cluster:
             check(self.vcov == Vcov.cluster, "model.mediator_cluster", self.mediator_cluster,
                   f"needs model.vcov=cluster (got {self.vcov})")
